@@ -1,0 +1,75 @@
+// `axiom` — the command line. Exit codes: 0 success, 1 a check failed (e.g. a broken chain),
+// 2 any other error (bad usage, unreachable database, ...). See docs/cli.md.
+import { Command, CommanderError } from 'commander';
+import { ConfigError, loadConfig } from '../config/index.js';
+import { createLogger } from '../logger.js';
+import { isAppError } from '../errors.js';
+import { stdio, type Output } from './output.js';
+import { registerDbCommands } from './commands/db.js';
+import { registerDemoCommands } from './commands/demo.js';
+import { registerVerifyCommands } from './commands/verify.js';
+import { registerStartCommand } from './commands/start.js';
+
+export class ExitCode extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+export interface CliContext {
+  env: Record<string, string | undefined>;
+  io: Output;
+}
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('axiom')
+    .description('Axiom: a governed cloud-operations agent for AWS')
+    .showHelpAfterError()
+    .exitOverride();
+  const lazy = {
+    config: () => loadConfig(ctx.env),
+    logger: (quiet = false) => {
+      const config = loadConfig(ctx.env);
+      return createLogger({
+        level: quiet ? 'warn' : config.logLevel,
+        destination: process.stderr as never,
+      });
+    },
+  };
+  registerStartCommand(program, ctx, lazy);
+  registerDbCommands(program, ctx, lazy);
+  registerDemoCommands(program, ctx, lazy);
+  registerVerifyCommands(program, ctx, lazy);
+  return program;
+}
+
+export type Lazy = {
+  config: () => ReturnType<typeof loadConfig>;
+  logger: (quiet?: boolean) => ReturnType<typeof createLogger>;
+};
+
+export async function main(
+  argv: string[],
+  ctx: CliContext = { env: process.env, io: stdio },
+): Promise<number> {
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof ExitCode) return e.code;
+    if (e instanceof CommanderError) {
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof ConfigError) {
+      ctx.io.err(e.message);
+      return 2;
+    }
+    if (isAppError(e)) {
+      ctx.io.err(`error: ${e.publicMessage} (${e.code}${e.reason ? `/${e.reason}` : ''})`);
+      return 2;
+    }
+    ctx.io.err(`error: ${e instanceof Error ? e.message : String(e)}`);
+    return 2;
+  }
+}

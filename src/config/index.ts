@@ -1,0 +1,102 @@
+// One typed configuration, parsed once from the environment and frozen. Nothing else in src/ reads
+// process.env (the CLI passes overrides in explicitly). Every variable is listed in README.md.
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const schema = z.object({
+  AXIOM_DATA_DIR: z
+    .string()
+    .min(1)
+    .default('.axiom')
+    .describe('Where the embedded database, keys and secrets live.'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional()
+    .describe(
+      'External PostgreSQL >= 15 instead of the embedded one (a superuser URL for `axiom db migrate`).',
+    ),
+  AXIOM_DB_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(0)
+    .describe('Embedded PostgreSQL port; 0 picks a free one.'),
+  AXIOM_DB_NAME: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+    .default('axiom')
+    .describe('Database name.'),
+  AXIOM_LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info'),
+  AXIOM_KEK_FILE: z
+    .string()
+    .optional()
+    .describe('Local key-encryption key file (default <data dir>/kek.json).'),
+  AXIOM_BCRYPT_COST: z.coerce
+    .number()
+    .int()
+    .min(4)
+    .max(15)
+    .default(12)
+    .describe('bcrypt cost for passwords.'),
+  AXIOM_ORG_KEY_BITS: z.coerce
+    .number()
+    .int()
+    .refine((n) => n === 2048 || n === 3072 || n === 4096, 'one of 2048, 3072, 4096')
+    .default(3072)
+    .describe('RSA size of each organization key pair.'),
+  AXIOM_DB_FAST_UNSAFE: bool
+    .default(false)
+    .describe('Embedded only: fsync off (tests). Never in production.'),
+});
+
+export type Config = Readonly<{
+  dataDir: string;
+  databaseUrl: string | undefined;
+  dbPort: number;
+  dbName: string;
+  logLevel: z.infer<typeof schema>['AXIOM_LOG_LEVEL'];
+  kekFile: string;
+  bcryptCost: number;
+  orgKeyBits: 2048 | 3072 | 4096;
+  dbFastUnsafe: boolean;
+}>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parse configuration from an environment-like record (process.env at the composition root). */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.AXIOM_DATA_DIR);
+  return Object.freeze({
+    dataDir,
+    databaseUrl: e.DATABASE_URL,
+    dbPort: e.AXIOM_DB_PORT,
+    dbName: e.AXIOM_DB_NAME,
+    logLevel: e.AXIOM_LOG_LEVEL,
+    kekFile: path.resolve(e.AXIOM_KEK_FILE ?? path.join(dataDir, 'kek.json')),
+    bcryptCost: e.AXIOM_BCRYPT_COST,
+    orgKeyBits: e.AXIOM_ORG_KEY_BITS as 2048 | 3072 | 4096,
+    dbFastUnsafe: e.AXIOM_DB_FAST_UNSAFE,
+  });
+}
+
+/** The documented variables, for the README table and `axiom config`. */
+export const configVariables = Object.entries(schema.shape).map(([name, s]) => ({
+  name,
+  description: s.description ?? '',
+}));
