@@ -14,11 +14,16 @@ alter default privileges for role axiom_definer revoke execute on functions from
 alter default privileges for role axiom_auth revoke execute on functions from public;
 alter default privileges for role axiom_verifier revoke execute on functions from public;
 
-create schema ext;
-comment on schema ext is 'Extensions. axiom_user has no USAGE here.';
-create extension if not exists pgcrypto with schema ext;
--- Extension functions are created executable by PUBLIC; take that back and hand them out by name.
-revoke execute on all functions in schema ext from public;
+-- The ext schema and pgcrypto come from the per-database bootstrap (db/bootstrap-database.sql), run by
+-- a superuser: only a superuser can restrict EXECUTE on extension functions.
+do $check$
+begin
+  if not exists (select 1 from pg_extension where extname = 'pgcrypto')
+     or not exists (select 1 from pg_namespace where nspname = 'ext') then
+    raise exception 'run the bootstrap step (axiom db migrate with a superuser) before the migrations';
+  end if;
+end
+$check$;
 
 create schema internal;
 comment on schema internal is 'Helpers, trigger functions and installation bookkeeping. Not reachable by axiom_user.';
@@ -34,12 +39,6 @@ grant usage on schema internal, core, audit, ext to axiom_definer;
 grant usage on schema internal, core, ext to axiom_auth;
 grant usage on schema internal, core, audit, ext to axiom_verifier;
 grant usage on schema internal, core, audit to axiom_reporting;
-
-grant execute on function ext.digest(bytea, text), ext.digest(text, text), ext.hmac(bytea, bytea, text),
-  ext.gen_random_bytes(integer), ext.crypt(text, text), ext.gen_salt(text, integer),
-  ext.pgp_pub_encrypt_bytea(bytea, bytea, text), ext.pgp_pub_encrypt_bytea(bytea, bytea),
-  ext.dearmor(text)
-  to axiom_definer;
 
 -- The vocabulary (DESIGN.md §1). Enums are ordered: access levels compare with < and >=.
 create type core.plan_tier as enum ('starter', 'growth', 'enterprise');

@@ -144,7 +144,6 @@ create index sessions_principal on core.sessions (principal_id);
 -- Identity resolution, owned by axiom_auth (BYPASSRLS, SELECT on these tables only; db/bootstrap.sql).
 -- ---------------------------------------------------------------------------------------------
 grant select on core.sessions, core.principals, core.organizations to axiom_auth;
-grant execute on function ext.hmac(bytea, bytea, text) to axiom_auth;
 
 -- The validated identity behind the transaction's session token, or no row.
 create function internal.session_identity()

@@ -116,6 +116,13 @@ begin
       execute pg_catalog.format(
         'create trigger _900_append_only_truncate before truncate on audit.%I
            for each statement execute function internal.tg__append_only()', v_part);
+      -- A partition queried directly uses its own RLS settings, not its parent's.
+      execute pg_catalog.format('alter table audit.%I enable row level security', v_part);
+      execute pg_catalog.format('alter table audit.%I force row level security', v_part);
+      execute pg_catalog.format(
+        'create policy tenant on audit.%I
+           using (organization_id = (select internal.current_org_id()))
+           with check (organization_id = (select internal.current_org_id()))', v_part);
     end loop;
     execute pg_catalog.format(
       'create trigger _900_append_only before update or delete on audit.%I

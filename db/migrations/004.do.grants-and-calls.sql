@@ -98,6 +98,9 @@ begin
   if v_granter.is_agent then
     perform internal.raise('AX403', 'the agent cannot grant or delegate', 'agent_cannot_grant');
   end if;
+  if new.source_grant_id is not null and v_delegate.is_agent then
+    perform internal.raise('AX403', 'the agent cannot receive a delegation', 'agent_delegation');
+  end if;
   -- The agent authors plans and runs scans; it never reviews, approves or changes configuration.
   if v_delegate.is_agent and (new.level = 'review' or (new.domain in ('configuration', 'audit') and new.level > 'read')) then
     perform internal.raise('AX403',
@@ -109,9 +112,6 @@ begin
   end if;
 
   -- Delegation rules (invariant 9).
-  if v_delegate.is_agent then
-    perform internal.raise('AX403', 'the agent cannot receive a delegation', 'agent_delegation');
-  end if;
   if new.granted_by = new.principal_id then
     perform internal.raise('AX422', 'nobody can delegate to themselves', 'self_delegation');
   end if;

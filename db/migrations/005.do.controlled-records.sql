@@ -180,8 +180,15 @@ language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  if (pg_catalog.to_jsonb(new) - array['lifecycle_state', 'lifecycle_changed_at', 'lifecycle_changed_by'])
-     is distinct from (pg_catalog.to_jsonb(old) - array['lifecycle_state', 'lifecycle_changed_at', 'lifecycle_changed_by']) then
+  -- Every data column of the standard shape (generated columns derive from content; in a BEFORE
+  -- trigger they are not computed yet, so they are left out here).
+  if (new.record_id, new.id, new.organization_id, new.facility_id, new.domain, new.item_key, new.version,
+      new.previous_record_id, new.previous_record_hash, new.record_hash, new.content, new.created_at, new.created_by,
+      new.change_reason, new.change_request_id)
+     is distinct from
+     (old.record_id, old.id, old.organization_id, old.facility_id, old.domain, old.item_key, old.version,
+      old.previous_record_id, old.previous_record_hash, old.record_hash, old.content, old.created_at, old.created_by,
+      old.change_reason, old.change_request_id) then
     perform internal.raise('AX403', 'the data of a controlled record never changes; write a new version',
       'immutable_columns');
   end if;

@@ -8,7 +8,6 @@
 -- Pre-authentication lookups (owned by axiom_auth: they must read before any identity exists).
 -- ---------------------------------------------------------------------------------------------
 grant select on core.password_credentials to axiom_auth;
-grant execute on function ext.crypt(text, text) to axiom_auth;
 
 create function internal.auth_find_principal(p_org_slug text, p_email text)
 returns table (organization_id uuid, principal_id uuid, kind core.principal_kind, is_agent boolean, disabled boolean)

@@ -190,7 +190,9 @@ begin
   if v_source.principal_id <> v_caller.principal_id then
     perform internal.raise('AX403', 'only the holder of a grant can delegate it', 'not_source_holder');
   end if;
-  perform internal.require_principal(p_delegate_id);
+  if (internal.require_principal(p_delegate_id)).is_agent then
+    perform internal.raise('AX403', 'the agent cannot receive a delegation', 'agent_delegation');
+  end if;
   if p_delegate_id = v_caller.principal_id then
     perform internal.raise('AX422', 'nobody can delegate to themselves', 'self_delegation');
   end if;

@@ -204,6 +204,7 @@ $$;
 comment on function api.installation_verify(text) is 'Requires: the installation bootstrap secret.';
 
 -- Requires: audit:read organization-wide. One page of an export stream of the caller's organization:
+--   'manifest'                         the list of streams (one row)
 --   'audit_events' | 'session_events'  cursor = last seq
 --   'records:<kind>'                   cursor = '<item id>/<version>' (ordered by item, then version)
 create function api.audit_export(p_caller jsonb, p_stream text, p_cursor text default null, p_limit integer default 1000)
@@ -225,7 +226,15 @@ begin
   v_caller := internal.begin_call(p_caller, 'audit.export');
   perform internal.require(v_caller, 'read', 'audit', null);
   v_limit := internal.limit_arg(p_limit, 5000);
-  if p_stream in ('audit_events', 'session_events') then
+  if p_stream = 'manifest' then
+    select jsonb_build_array(jsonb_build_object(
+             'stream', 'manifest', 'format', 'axiom-export-v1', 'organization_id', v_caller.organization_id,
+             'exported_at', internal.export_ts(clock_timestamp()),
+             'streams', jsonb_build_array('audit_events', 'session_events') ||
+                        coalesce((select jsonb_agg('records:' || c.kind order by c.kind) from internal.controlled_tables c), '[]'::jsonb))),
+           null
+      into v_rows, v_next;
+  elsif p_stream in ('audit_events', 'session_events') then
     if p_cursor is not null and p_cursor !~ '^[0-9]{1,18}$' then
       perform internal.raise('AX400', 'cursor is the last seq of the previous page', 'invalid_cursor');
     end if;
@@ -270,7 +279,7 @@ begin
                limit $4) x$q$, v_reg.table_name, v_reg.table_name)
       into v_rows, v_next using v_caller.organization_id, v_after_item, v_after_version, v_limit;
   else
-    perform internal.raise('AX400', 'stream is audit_events, session_events or records:<kind>', 'invalid_stream');
+    perform internal.raise('AX400', 'stream is manifest, audit_events, session_events or records:<kind>', 'invalid_stream');
   end if;
   return internal.succeed(v_caller, jsonb_build_object(
     'rows', v_rows, 'next_cursor', case when jsonb_array_length(v_rows) < v_limit then null else v_next end));

@@ -90,7 +90,9 @@ export function verifyExport(rows: Iterable<ExportRow>): VerifyResult {
   for (const row of rows) {
     if (row === null || typeof row !== 'object')
       throw new ExportFormatError('each line is a JSON object');
-    if (row.stream === 'audit_events' || row.stream === 'session_events') {
+    if (row.stream === 'manifest') {
+      continue;
+    } else if (row.stream === 'audit_events' || row.stream === 'session_events') {
       const r = row as unknown as EventRow;
       str(row, 'organization_id');
       num(row, 'seq');

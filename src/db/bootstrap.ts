@@ -90,7 +90,7 @@ export async function lockDownDatabase(superuser: ConnectionTarget, dbName: stri
       `grant connect on database ${quoteIdent(dbName)} to axiom_owner, axiom_user, axiom_worker, axiom_reporting`,
     );
     await db.query(`grant create on database ${quoteIdent(dbName)} to axiom_owner`);
-    await db.query(`revoke all on schema public from public`);
+    await db.query(fs.readFileSync(path.join(projectRoot, 'db', 'bootstrap-database.sql'), 'utf8'));
   } finally {
     await db.end();
   }

@@ -1,0 +1,293 @@
+// DESIGN.md invariant 8: tampering by a database superuser with the triggers bypassed is detected by
+// the SQL verifier (internal.verify_all, via api.chain_verify) and, independently, by the TypeScript
+// verifier working from an export — both naming the same first broken record.
+import pg from 'pg';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { collect, exportRows } from '../../src/audit/export.js';
+import { verifyExport, type Problem } from '../../src/audit/verifier.js';
+import { connectionString } from '../../src/db/bootstrap.js';
+import { useTestDatabase } from '../support/db.js';
+import { createFacility, createOrg, createUser, type TestOrg } from '../support/fixtures.js';
+
+const db = useTestDatabase();
+
+interface SqlProblem {
+  table: string;
+  record_id: string;
+  position: number;
+  problem: string;
+}
+
+let org: TestOrg;
+let policyItem: string;
+let policyVersions: string[]; // record ids, version order
+
+async function sqlVerify(
+  t: ReturnType<typeof db>,
+): Promise<{ intact: boolean; problems: SqlProblem[] }> {
+  return t.api.call('chain_verify', org.admin.caller);
+}
+
+async function tsVerify(
+  t: ReturnType<typeof db>,
+): Promise<{ intact: boolean; problems: Problem[] }> {
+  return verifyExport(await collect(exportRows(t.api, org.admin.caller)));
+}
+
+/** Run statements as the superuser with every trigger disabled (session_replication_role = replica). */
+async function tamper(
+  t: ReturnType<typeof db>,
+  ...statements: Array<[string, unknown[]?]>
+): Promise<void> {
+  const c = new pg.Client({ connectionString: connectionString(t.target('superuser')) });
+  await c.connect();
+  try {
+    await c.query('begin');
+    await c.query('set local session_replication_role = replica');
+    for (const [sql, params] of statements) await c.query(sql, params ?? []);
+    await c.query('commit');
+  } finally {
+    await c.end();
+  }
+}
+
+/** Both verifiers name the same first broken record. */
+async function expectFirstProblem(
+  t: ReturnType<typeof db>,
+  expected: { table: string; recordId: string; problem: string },
+): Promise<void> {
+  const sql = await sqlVerify(t);
+  const ts = await tsVerify(t);
+  expect(sql.intact).toBe(false);
+  expect(ts.intact).toBe(false);
+  expect({
+    table: sql.problems[0]!.table,
+    recordId: sql.problems[0]!.record_id,
+    problem: sql.problems[0]!.problem,
+  }).toEqual(expected);
+  expect({
+    table: ts.problems[0]!.table,
+    recordId: ts.problems[0]!.recordId,
+    problem: ts.problems[0]!.problem,
+  }).toEqual(expected);
+  // And the whole lists agree (the TypeScript verifier is a full second implementation).
+  expect(ts.problems.map((p) => `${p.table}/${p.recordId}/${p.problem}`)).toEqual(
+    sql.problems.map((p) => `${p.table}/${p.record_id}/${p.problem}`),
+  );
+}
+
+beforeEach(async () => {
+  // A fresh organization per test: each test tampers with its own rows only.
+  const t = db();
+  org = await createOrg(t);
+  const site = await createFacility(t, org);
+  const author = await createUser(t, org, [
+    { domain: 'configuration', level: 'author', facility: site },
+  ]);
+  const approver = await createUser(t, org, [
+    { domain: 'configuration', level: 'review', facility: site },
+  ]);
+  let item: string | null = null;
+  for (let i = 1; i <= 3; i++) {
+    const cr = await t.api.call<{
+      id: string;
+      proposed_record_hash: string;
+      target_item_id: string;
+    }>(
+      'record_propose',
+      author.caller,
+      'policy',
+      site,
+      item,
+      'blast_radius',
+      { type: 'blast_radius', cap: i },
+      `cap ${i}`,
+      'tuning',
+    );
+    item = cr.target_item_id;
+    await t.api.call('change_request_submit', author.caller, cr.id);
+    await t.api.call(
+      'change_request_approve',
+      approver.caller,
+      cr.id,
+      cr.proposed_record_hash,
+      null,
+      null,
+    );
+  }
+  policyItem = item!;
+  policyVersions = (
+    await t.superuser.query<{ record_id: string }>(
+      `select record_id from core.policies where id = $1 order by version`,
+      [policyItem],
+    )
+  ).rows.map((r) => r.record_id);
+  expect(policyVersions).toHaveLength(3);
+});
+
+describe('an untouched organization', () => {
+  it('verifies intact in SQL and offline', async () => {
+    const t = db();
+    expect((await sqlVerify(t)).intact).toBe(true);
+    const ts = await tsVerify(t);
+    expect(ts.problems).toEqual([]);
+    expect(ts.counts['core.policies']).toBe(3);
+  });
+});
+
+describe('tampering', () => {
+  it('detects one changed byte of a version row', async () => {
+    const t = db();
+    await tamper(t, [
+      `update core.policies set change_reason = 'tuninG' where record_id = $1`,
+      [policyVersions[1]],
+    ]);
+    await expectFirstProblem(t, {
+      table: 'core.policies',
+      recordId: policyVersions[1]!,
+      problem: 'hash_mismatch',
+    });
+  });
+
+  it('detects a changed row whose hash was recomputed (the audit chain still holds the old hash)', async () => {
+    const t = db();
+    await tamper(t, [
+      `update core.policies set content = '{"type":"blast_radius","cap":99}',
+         record_hash = internal.controlled_record_hash('core.policies', record_id, id, organization_id, facility_id, domain,
+           item_key, version, previous_record_id, '{"type":"blast_radius","cap":99}', created_at, created_by, change_reason,
+           change_request_id, previous_record_hash)
+       where record_id = $1`,
+      [policyVersions[1]],
+    ]);
+    const sql = await sqlVerify(t);
+    expect(sql.problems.map((p) => `${p.record_id}/${p.problem}`)).toEqual(
+      expect.arrayContaining([
+        `${policyVersions[1]}/record_missing`,
+        `${policyVersions[1]}/audit_event_missing`,
+        `${policyVersions[2]}/broken_link`,
+      ]),
+    );
+    await expectFirstProblem(t, {
+      table: 'core.policies',
+      recordId: policyVersions[1]!,
+      problem: 'record_missing',
+    });
+  });
+
+  it('detects a deleted middle version', async () => {
+    const t = db();
+    await tamper(t, [`delete from core.policies where record_id = $1`, [policyVersions[1]]]);
+    await expectFirstProblem(t, {
+      table: 'core.policies',
+      recordId: policyVersions[1]!,
+      problem: 'record_missing',
+    });
+    const sql = await sqlVerify(t);
+    expect(
+      sql.problems.some((p) => p.record_id === policyVersions[2] && p.problem === 'sequence_gap'),
+    ).toBe(true);
+  });
+
+  it('detects two versions swapped', async () => {
+    const t = db();
+    await tamper(
+      t,
+      [`update core.policies set version = 100 where record_id = $1`, [policyVersions[1]]],
+      [`update core.policies set version = 2 where record_id = $1`, [policyVersions[2]]],
+      [`update core.policies set version = 3 where record_id = $1`, [policyVersions[1]]],
+    );
+    // The row now claiming version 2 is the old version 3.
+    await expectFirstProblem(t, { table: 'core.policies', recordId: policyVersions[2]!, problem: 'hash_mismatch' });
+  });
+
+  it('detects a whole item deleted with all its versions', async () => {
+    const t = db();
+    await tamper(t, [`delete from core.policies where id = $1`, [policyItem]]);
+    const sql = await sqlVerify(t);
+    expect(
+      sql.problems.filter((p) => p.problem === 'record_missing').map((p) => p.record_id),
+    ).toEqual(policyVersions);
+    await expectFirstProblem(t, {
+      table: 'core.policies',
+      recordId: policyVersions[0]!,
+      problem: 'record_missing',
+    });
+  });
+
+  it('detects a changed, a deleted and a reordered audit event', async () => {
+    const t = db();
+    const ev = (
+      await t.superuser.query<{ id: string; seq: number }>(
+        `select id, seq from audit.audit_events where organization_id = $1 order by seq limit 6`,
+        [org.id],
+      )
+    ).rows;
+    await tamper(t, [
+      `update audit.audit_events set reason = 'rewritten' where organization_id = $1 and seq = 3`,
+      [org.id],
+    ]);
+    await expectFirstProblem(t, {
+      table: 'audit.audit_events',
+      recordId: ev[2]!.id,
+      problem: 'hash_mismatch',
+    });
+  });
+
+  it('detects a deleted middle audit event', async () => {
+    const t = db();
+    const ev = (
+      await t.superuser.query<{ id: string }>(
+        `select id from audit.audit_events where organization_id = $1 order by seq limit 6`,
+        [org.id],
+      )
+    ).rows;
+    await tamper(t, [
+      `delete from audit.audit_events where organization_id = $1 and seq = 4`,
+      [org.id],
+    ]);
+    await expectFirstProblem(t, {
+      table: 'audit.audit_events',
+      recordId: ev[4]!.id,
+      problem: 'sequence_gap',
+    });
+  });
+
+  it('detects dropped newest audit events when they recorded versions, and says what it cannot see', async () => {
+    const t = db();
+    // The newest events include the version_created event of the third policy version.
+    const newest = (
+      await t.superuser.query<{ seq: number }>(
+        `select seq from audit.audit_events where organization_id = $1 and target_record_id = $2 and event_type = 'record.version_created'`,
+        [org.id, policyVersions[2]],
+      )
+    ).rows[0]!.seq;
+    await tamper(t, [
+      `delete from audit.audit_events where organization_id = $1 and seq >= $2`,
+      [org.id, newest],
+    ]);
+    await expectFirstProblem(t, {
+      table: 'core.policies',
+      recordId: policyVersions[2]!,
+      problem: 'audit_event_missing',
+    });
+  });
+
+  it('cannot see a dropped tail of session events on its own (signed checkpoints close this; issue 8)', async () => {
+    const t = db();
+    const max = (
+      await t.superuser.query<{ m: number }>(
+        `select max(seq)::int as m from audit.session_events where organization_id = $1`,
+        [org.id],
+      )
+    ).rows[0]!.m;
+    await tamper(t, [
+      `delete from audit.session_events where organization_id = $1 and seq > $2`,
+      [org.id, max - 3],
+    ]);
+    // Honest limit of a hash chain: a truncated tail is a shorter valid chain. The verifiers still agree.
+    const sql = await sqlVerify(t);
+    const ts = await tsVerify(t);
+    expect(sql.problems.filter((p) => p.table === 'audit.session_events')).toEqual([]);
+    expect(ts.problems.filter((p) => p.table === 'audit.session_events')).toEqual([]);
+  });
+});
