@@ -9,7 +9,11 @@ interface Page {
   next_cursor: string | null;
 }
 
-export async function* exportRows(api: Api, caller: Caller, pageSize = 2000): AsyncGenerator<ExportRow> {
+export async function* exportRows(
+  api: Api,
+  caller: Caller,
+  pageSize = 2000,
+): AsyncGenerator<ExportRow> {
   const manifest = await api.call<Page>('audit_export', caller, 'manifest', null, 1);
   const head = manifest.rows[0] as ExportRow & { streams: string[] };
   yield head;

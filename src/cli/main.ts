@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { createLogger } from '../logger.js';
 import { isAppError } from '../errors.js';
+import { installSignalHandlers, shutdown } from '../lifecycle.js';
 import { stdio, type Output } from './output.js';
 import { registerDbCommands } from './commands/db.js';
 import { registerDemoCommands } from './commands/demo.js';
@@ -53,6 +54,7 @@ export async function main(
   ctx: CliContext = { env: process.env, io: stdio },
 ): Promise<number> {
   const program = buildProgram(ctx);
+  installSignalHandlers();
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
@@ -71,5 +73,7 @@ export async function main(
     }
     ctx.io.err(`error: ${e instanceof Error ? e.message : String(e)}`);
     return 2;
+  } finally {
+    await shutdown();
   }
 }

