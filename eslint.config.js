@@ -3,7 +3,16 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.axiom/**', '.dev/**', 'web/dist/**', 'test-artifacts/**', 'coverage/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      '.axiom/**',
+      '.dev/**',
+      'web/dist/**',
+      'test-artifacts/**',
+      'coverage/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
