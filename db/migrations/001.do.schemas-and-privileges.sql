@@ -18,6 +18,9 @@ alter default privileges for role axiom_verifier revoke execute on functions fro
 -- a superuser: only a superuser can restrict EXECUTE on extension functions.
 do $check$
 begin
+  if pg_catalog.current_setting('server_encoding') <> 'UTF8' then
+    raise exception 'the Axiom database must use the UTF8 encoding (hashes cover UTF-8 bytes)';
+  end if;
   if not exists (select 1 from pg_extension where extname = 'pgcrypto')
      or not exists (select 1 from pg_namespace where nspname = 'ext') then
     raise exception 'run the bootstrap step (axiom db migrate with a superuser) before the migrations';
@@ -58,69 +61,67 @@ grant usage on type core.plan_tier, core.environment_tier, core.principal_kind, 
 
 -- ---------------------------------------------------------------------------------------------
 -- Canonical encoding, format v1 (docs/hashing.md is the normative description, with test vectors).
--- Every field is a presence byte (0x00 = NULL, 0x01 = value) followed by the value:
---   uuid        16 bytes (uuid_send)
+-- Every field is a 4-byte big-endian signed length, then that many bytes; NULL is the length -1 with
+-- no bytes. The bytes of each type:
+--   uuid        the 16 bytes (uuid_send)
 --   int4/int8   4/8 bytes big-endian two's complement
 --   boolean     1 byte (0x00 false, 0x01 true)
 --   timestamptz 8 bytes big-endian: microseconds since 2000-01-01T00:00:00Z (timestamptz_send)
---   text        4-byte big-endian byte length, then the UTF-8 bytes
---   jsonb       encoded as text: PostgreSQL's jsonb output (keys ordered by length, then bytes)
---   bytea       4-byte big-endian length, then the bytes
---   uuid[]      4-byte big-endian element count, then 16 bytes per element (no NULL elements)
--- None of these depend on a setting (DateStyle, TimeZone, extra_float_digits, client_encoding).
--- They are plain SQL so the planner inlines them.
+--   text        the UTF-8 bytes
+--   jsonb       the UTF-8 bytes of PostgreSQL's jsonb text (keys ordered by length, then bytes)
+--   bytea       the bytes
+--   uuid[]      array_send: int4 ndim (1, or 0 when empty), int4 0 (no NULLs), int4 2950 (uuid), then
+--               per dimension int4 length and int4 lower bound (1), then per element int4 16 and 16 bytes
+-- A hash input is enc_header(subject) followed by the fields in the documented order.
+--
+-- Text is turned into bytes with textsend, which converts to the client encoding: every api function
+-- and every verification function runs with `set client_encoding = 'UTF8'` (the database itself is
+-- UTF8, checked above), and the functions that write hashes refuse to run otherwise, so the bytes are
+-- the stored UTF-8 whatever the session's setting. textsend is several times cheaper than convert_to.
+-- The encoders are plain SQL, declared STABLE (textsend and enum output are),
+-- so that the planner inlines them into the hash expressions.
 -- ---------------------------------------------------------------------------------------------
 create function internal.enc_uuid(p uuid) returns bytea
-language sql immutable parallel safe
-return case when p is null then '\x00'::bytea else '\x01'::bytea || pg_catalog.uuid_send(p) end;
+language sql stable parallel safe
+return coalesce('\x00000010'::bytea || pg_catalog.uuid_send(p), '\xffffffff'::bytea);
 
 create function internal.enc_int4(p integer) returns bytea
-language sql immutable parallel safe
-return case when p is null then '\x00'::bytea else '\x01'::bytea || pg_catalog.int4send(p) end;
+language sql stable parallel safe
+return coalesce('\x00000004'::bytea || pg_catalog.int4send(p), '\xffffffff'::bytea);
 
 create function internal.enc_int8(p bigint) returns bytea
-language sql immutable parallel safe
-return case when p is null then '\x00'::bytea else '\x01'::bytea || pg_catalog.int8send(p) end;
+language sql stable parallel safe
+return coalesce('\x00000008'::bytea || pg_catalog.int8send(p), '\xffffffff'::bytea);
 
 create function internal.enc_bool(p boolean) returns bytea
-language sql immutable parallel safe
-return case when p is null then '\x00'::bytea when p then '\x0101'::bytea else '\x0100'::bytea end;
+language sql stable parallel safe
+return coalesce('\x00000001'::bytea || pg_catalog.boolsend(p), '\xffffffff'::bytea);
 
 create function internal.enc_ts(p timestamptz) returns bytea
-language sql immutable parallel safe
-return case when p is null then '\x00'::bytea else '\x01'::bytea || pg_catalog.timestamptz_send(p) end;
+language sql stable parallel safe
+return coalesce('\x00000008'::bytea || pg_catalog.timestamptz_send(p), '\xffffffff'::bytea);
 
 create function internal.enc_text(p text) returns bytea
-language sql immutable parallel safe
-return case
-  when p is null then '\x00'::bytea
-  else '\x01'::bytea || pg_catalog.int4send(pg_catalog.octet_length(p)) || pg_catalog.convert_to(p, 'UTF8')
-end;
+language sql stable parallel safe
+return coalesce(pg_catalog.int4send(pg_catalog.octet_length(p)) || pg_catalog.textsend(p), '\xffffffff'::bytea);
 
 create function internal.enc_jsonb(p jsonb) returns bytea
-language sql immutable parallel safe
+language sql stable parallel safe
 return internal.enc_text(p::text);
 
 create function internal.enc_bytea(p bytea) returns bytea
-language sql immutable parallel safe
-return case
-  when p is null then '\x00'::bytea
-  else '\x01'::bytea || pg_catalog.int4send(pg_catalog.length(p)) || p
-end;
+language sql stable parallel safe
+return coalesce(pg_catalog.int4send(pg_catalog.length(p)) || p, '\xffffffff'::bytea);
 
+-- uuid[]: the array's binary send format (array_send; the element type oid of uuid is 2950 in every
+-- PostgreSQL), length-prefixed like bytea. A subquery here would cost more than the rest of a row.
 create function internal.enc_uuid_array(p uuid[]) returns bytea
-language sql immutable parallel safe
-return case
-  when p is null then '\x00'::bytea
-  else '\x01'::bytea || pg_catalog.int4send(coalesce(pg_catalog.cardinality(p), 0)) || coalesce(
-    (select pg_catalog.string_agg(pg_catalog.uuid_send(e), ''::bytea order by i)
-       from pg_catalog.unnest(p) with ordinality as u(e, i)),
-    ''::bytea)
-end;
+language sql stable parallel safe
+return internal.enc_bytea(pg_catalog.array_send(p));
 
 -- The header every hash starts with: the format tag and what is being hashed (e.g. 'core.policies').
 create function internal.enc_header(p_subject text) returns bytea
-language sql immutable parallel safe
+language sql stable parallel safe
 return internal.enc_text('axiom.v1') || internal.enc_text(p_subject);
 
 grant execute on function internal.enc_uuid(uuid), internal.enc_int4(integer), internal.enc_int8(bigint),

@@ -145,6 +145,9 @@ create index sessions_principal on core.sessions (principal_id);
 -- ---------------------------------------------------------------------------------------------
 grant select on core.sessions, core.principals, core.organizations to axiom_auth;
 
+-- These are PL/pgSQL rather than SQL: a SECURITY DEFINER SQL function is never inlined and would be
+-- re-planned on every statement that evaluates an RLS policy; PL/pgSQL keeps its plans for the session.
+
 -- The validated identity behind the transaction's session token, or no row.
 create function internal.session_identity()
 returns table (
@@ -155,18 +158,25 @@ returns table (
   session_kind text,
   scope jsonb
 )
-language sql stable security definer parallel restricted
+language plpgsql stable security definer parallel restricted
 set search_path = pg_catalog, pg_temp
 as $$
-  select s.id, s.principal_id, s.organization_id, p.is_agent, s.kind, s.scope
-    from core.sessions s
-    join core.principals p on p.id = s.principal_id
-   where s.token_hash = pg_catalog.sha256(pg_catalog.convert_to(
-           nullif(pg_catalog.current_setting('axiom.session_token', true), ''), 'UTF8'))
-     and s.revoked_at is null
-     and s.expires_at > pg_catalog.now()
-     and s.last_seen_at + s.idle_timeout > pg_catalog.now()
-     and p.disabled_at is null
+declare
+  v_token text := nullif(pg_catalog.current_setting('axiom.session_token', true), '');
+begin
+  if v_token is null then
+    return;
+  end if;
+  return query
+    select s.id, s.principal_id, s.organization_id, p.is_agent, s.kind, s.scope
+      from core.sessions s
+      join core.principals p on p.id = s.principal_id
+     where s.token_hash = pg_catalog.sha256(pg_catalog.convert_to(v_token, 'UTF8'))
+       and s.revoked_at is null
+       and s.expires_at > pg_catalog.now()
+       and s.last_seen_at + s.idle_timeout > pg_catalog.now()
+       and p.disabled_at is null;
+end
 $$;
 comment on function internal.session_identity() is
   'Resolves setting axiom.session_token to (session, principal, organization). Empty or invalid -> no row.';
@@ -180,38 +190,52 @@ comment on function internal.session_identity() is
 -- caller who can run set_config cannot forge a context, and a context dies with its transaction.
 create function internal.context_org_id()
 returns uuid
-language sql stable security definer parallel restricted
+language plpgsql stable security definer parallel restricted
 set search_path = pg_catalog, pg_temp
 as $$
-  select c.org_id
-    from (select pg_catalog.string_to_array(
-                   nullif(pg_catalog.current_setting('axiom.context', true), ''), ':') as parts) g
-    cross join lateral (
-      select case when g.parts[1] ~ '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$' then g.parts[1]::uuid end as org_id
-    ) c
-    join internal.installation i on true
-   where pg_catalog.cardinality(g.parts) = 3
-     and c.org_id is not null
-     and g.parts[2] = pg_catalog.pg_current_xact_id_if_assigned()::text
-     and g.parts[3] = pg_catalog.encode(ext.hmac(
-           pg_catalog.convert_to(g.parts[1] || ':' || g.parts[2], 'UTF8'), i.context_key, 'sha256'), 'hex')
+declare
+  v_parts text[] := pg_catalog.string_to_array(nullif(pg_catalog.current_setting('axiom.context', true), ''), ':');
+  v_key bytea;
+begin
+  if pg_catalog.cardinality(v_parts) is distinct from 3
+     or v_parts[1] !~ '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$'
+     or v_parts[2] is distinct from pg_catalog.pg_current_xact_id_if_assigned()::text then
+    return null;
+  end if;
+  select i.context_key into v_key from internal.installation i;
+  if v_parts[3] = pg_catalog.encode(
+       ext.hmac(pg_catalog.convert_to(v_parts[1] || ':' || v_parts[2], 'UTF8'), v_key, 'sha256'), 'hex') then
+    return v_parts[1]::uuid;
+  end if;
+  return null;
+end
 $$;
 
 -- The organization every RLS policy compares with. NULL (no row visible) unless a valid credential is set.
 create function internal.current_org_id()
 returns uuid
-language sql stable security definer parallel restricted
+language plpgsql stable security definer parallel restricted
 set search_path = pg_catalog, pg_temp
 as $$
-  select coalesce((select organization_id from internal.session_identity()), internal.context_org_id())
+declare
+  v uuid;
+begin
+  select i.organization_id into v from internal.session_identity() i;
+  return coalesce(v, internal.context_org_id());
+end
 $$;
 
 create function internal.current_principal_id()
 returns uuid
-language sql stable security definer parallel restricted
+language plpgsql stable security definer parallel restricted
 set search_path = pg_catalog, pg_temp
 as $$
-  select principal_id from internal.session_identity()
+declare
+  v uuid;
+begin
+  select i.principal_id into v from internal.session_identity() i;
+  return v;
+end
 $$;
 
 call internal.set_function_owner('internal.session_identity()', 'axiom_auth');

@@ -1,12 +1,16 @@
 -- 003: the append-only, hash-chained audit trail (DESIGN.md invariants 6 and 8).
 --
--- Two chains per organization:
+-- Two trails per organization:
 --   audit.session_events  one row per authenticated call: who, session, what, target, outcome, when, from where.
 --   audit.audit_events    one row per state change: before/after state (sealed with the organization's
 --                         public key), rollback strategy for executions, and every version's hash.
--- Each row's hash = sha256(canonical encoding v1 of its fields || previous row's hash); seq is gapless per
--- organization. Appends to one organization's chain are serialized with a transaction-scoped advisory
--- lock; different organizations never wait for each other. Both tables are partitioned by organization.
+-- Each trail of an organization is 16 hash chains ("lanes"). A row's hash = sha256(canonical encoding v1
+-- of its fields, including the previous row's hash in its lane); seq is gapless per (organization, lane).
+-- Appends to one lane are serialized with a transaction-scoped advisory lock held until commit; a
+-- transaction appends to lane pg_backend_pid() % 16, so concurrent connections of one organization
+-- rarely wait for each other (one chain per organization would cap it at one commit - one fsync - at a
+-- time). Signed checkpoints (docs/hashing.md) commit to every lane's head. Both tables are partitioned
+-- by organization.
 
 -- ---------------------------------------------------------------------------------------------
 -- Event types: the closed list of what can be recorded, with compliance references (issue 8 extends).
@@ -51,6 +55,7 @@ insert into internal.event_types (event_type, description, soc2, iso27001, part1
 -- ---------------------------------------------------------------------------------------------
 create table audit.session_events (
   organization_id uuid not null,
+  lane smallint not null check (lane between 0 and 15),
   seq bigint not null check (seq >= 1),
   id uuid not null default gen_random_uuid(),
   occurred_at timestamptz not null,
@@ -65,19 +70,22 @@ create table audit.session_events (
   request_id text check (length(request_id) <= 100),
   previous_hash bytea check (length(previous_hash) = 32),
   hash bytea not null check (length(hash) = 32),
-  primary key (organization_id, seq),
+  primary key (organization_id, lane, seq),
   check ((seq = 1) = (previous_hash is null))
 ) partition by hash (organization_id);
 comment on table audit.session_events is 'One row per authenticated call. Append-only, hash-chained per organization.';
 
 create table audit.audit_events (
   organization_id uuid not null,
+  lane smallint not null check (lane between 0 and 15),
   seq bigint not null check (seq >= 1),
   id uuid not null default gen_random_uuid(),
   occurred_at timestamptz not null,
   session_id uuid,
   actor_id uuid,
-  event_type text not null references internal.event_types (event_type),
+  -- Checked against internal.event_types by the append function (a foreign key would take a KEY SHARE
+  -- row lock on the event type for every append and serialize appenders on it).
+  event_type text not null,
   domain core.domain,
   facility_id uuid,
   target_table text check (length(target_table) <= 100),
@@ -92,7 +100,7 @@ create table audit.audit_events (
   key_id uuid,
   previous_hash bytea check (length(previous_hash) = 32),
   hash bytea not null check (length(hash) = 32),
-  primary key (organization_id, seq),
+  primary key (organization_id, lane, seq),
   check ((seq = 1) = (previous_hash is null)),
   check ((state_ciphertext is null) = (key_id is null))
 ) partition by hash (organization_id);
@@ -135,10 +143,10 @@ end
 $partitions$;
 
 create index audit_events_target on audit.audit_events (organization_id, target_id);
-create index audit_events_record on audit.audit_events (organization_id, target_record_id)
-  where target_record_id is not null;
 create index audit_events_time on audit.audit_events (organization_id, occurred_at);
 create index session_events_time on audit.session_events (organization_id, occurred_at);
+create index audit_events_record on audit.audit_events (organization_id, target_record_id)
+  where target_record_id is not null;
 
 alter table audit.session_events enable row level security;
 alter table audit.session_events force row level security;
@@ -160,64 +168,88 @@ grant select on audit.session_events, audit.audit_events to axiom_reporting, axi
 -- ---------------------------------------------------------------------------------------------
 -- Hashes (format v1; docs/hashing.md)
 -- ---------------------------------------------------------------------------------------------
-create function internal.session_event_hash(e audit.session_events)
+-- One parameter per hashed column, each used once, so the planner inlines the whole expression into
+-- the verification query (a whole-row argument would not be inlined).
+create function internal.session_event_hash(
+  p_organization_id uuid, p_lane smallint, p_seq bigint, p_id uuid, p_occurred_at timestamptz, p_session_id uuid,
+  p_principal_id uuid,
+  p_operation text, p_target_type text, p_target_id uuid, p_outcome text, p_error_code text, p_client_ip inet,
+  p_request_id text, p_previous_hash bytea
+)
 returns bytea
-language sql immutable parallel safe
+language sql stable parallel safe
 return pg_catalog.sha256(
   internal.enc_header('audit.session_events')
-  || internal.enc_uuid(e.organization_id)
-  || internal.enc_int8(e.seq)
-  || internal.enc_uuid(e.id)
-  || internal.enc_ts(e.occurred_at)
-  || internal.enc_uuid(e.session_id)
-  || internal.enc_uuid(e.principal_id)
-  || internal.enc_text(e.operation)
-  || internal.enc_text(e.target_type)
-  || internal.enc_uuid(e.target_id)
-  || internal.enc_text(e.outcome)
-  || internal.enc_text(e.error_code)
-  || internal.enc_text(e.client_ip::text)
-  || internal.enc_text(e.request_id)
-  || internal.enc_bytea(e.previous_hash));
+  || internal.enc_uuid(p_organization_id)
+  || internal.enc_int4(p_lane)
+  || internal.enc_int8(p_seq)
+  || internal.enc_uuid(p_id)
+  || internal.enc_ts(p_occurred_at)
+  || internal.enc_uuid(p_session_id)
+  || internal.enc_uuid(p_principal_id)
+  || internal.enc_text(p_operation)
+  || internal.enc_text(p_target_type)
+  || internal.enc_uuid(p_target_id)
+  || internal.enc_text(p_outcome)
+  || internal.enc_text(p_error_code)
+  || internal.enc_text(p_client_ip::text)
+  || internal.enc_text(p_request_id)
+  || internal.enc_bytea(p_previous_hash));
 
-create function internal.audit_event_hash(e audit.audit_events)
+create function internal.audit_event_hash(
+  p_organization_id uuid, p_lane smallint, p_seq bigint, p_id uuid, p_occurred_at timestamptz, p_session_id uuid,
+  p_actor_id uuid,
+  p_event_type text, p_domain core.domain, p_facility_id uuid, p_target_table text, p_target_id uuid,
+  p_target_record_id uuid, p_target_record_hash bytea, p_related_ids uuid[], p_reason text, p_details jsonb,
+  p_state_ciphertext bytea, p_key_id uuid, p_previous_hash bytea
+)
 returns bytea
-language sql immutable parallel safe
+language sql stable parallel safe
 return pg_catalog.sha256(
   internal.enc_header('audit.audit_events')
-  || internal.enc_uuid(e.organization_id)
-  || internal.enc_int8(e.seq)
-  || internal.enc_uuid(e.id)
-  || internal.enc_ts(e.occurred_at)
-  || internal.enc_uuid(e.session_id)
-  || internal.enc_uuid(e.actor_id)
-  || internal.enc_text(e.event_type)
-  || internal.enc_text(e.domain::text)
-  || internal.enc_uuid(e.facility_id)
-  || internal.enc_text(e.target_table)
-  || internal.enc_uuid(e.target_id)
-  || internal.enc_uuid(e.target_record_id)
-  || internal.enc_bytea(e.target_record_hash)
-  || internal.enc_uuid_array(e.related_ids)
-  || internal.enc_text(e.reason)
-  || internal.enc_jsonb(e.details)
-  || internal.enc_bytea(e.state_ciphertext)
-  || internal.enc_uuid(e.key_id)
-  || internal.enc_bytea(e.previous_hash));
+  || internal.enc_uuid(p_organization_id)
+  || internal.enc_int4(p_lane)
+  || internal.enc_int8(p_seq)
+  || internal.enc_uuid(p_id)
+  || internal.enc_ts(p_occurred_at)
+  || internal.enc_uuid(p_session_id)
+  || internal.enc_uuid(p_actor_id)
+  || internal.enc_text(p_event_type)
+  || internal.enc_text(p_domain::text)
+  || internal.enc_uuid(p_facility_id)
+  || internal.enc_text(p_target_table)
+  || internal.enc_uuid(p_target_id)
+  || internal.enc_uuid(p_target_record_id)
+  || internal.enc_bytea(p_target_record_hash)
+  || internal.enc_uuid_array(p_related_ids)
+  || internal.enc_text(p_reason)
+  || internal.enc_jsonb(p_details)
+  || internal.enc_bytea(p_state_ciphertext)
+  || internal.enc_uuid(p_key_id)
+  || internal.enc_bytea(p_previous_hash));
 
-grant execute on function internal.session_event_hash(audit.session_events),
-  internal.audit_event_hash(audit.audit_events) to axiom_definer, axiom_verifier;
+grant execute on function
+  internal.session_event_hash(uuid, smallint, bigint, uuid, timestamptz, uuid, uuid, text, text, uuid, text, text, inet,
+    text, bytea),
+  internal.audit_event_hash(uuid, smallint, bigint, uuid, timestamptz, uuid, uuid, text, core.domain, uuid, text, uuid,
+    uuid, bytea, uuid[], text, jsonb, bytea, uuid, bytea)
+  to axiom_definer, axiom_verifier;
 
 -- ---------------------------------------------------------------------------------------------
 -- Appending. The lock key is derived from (chain, organization); both chains of one organization can
 -- be appended concurrently by different transactions, but one chain has one writer at a time.
 -- Callers always take the audit lock before the session lock, so two calls never deadlock.
 -- ---------------------------------------------------------------------------------------------
-create function internal.chain_lock(p_chain text, p_org uuid)
+-- This connection's lane.
+create function internal.chain_lane()
+returns smallint
+language sql stable
+return (pg_catalog.pg_backend_pid() % 16)::smallint;
+
+create function internal.chain_lock(p_chain text, p_org uuid, p_lane smallint)
 returns void
 language sql volatile
-set search_path = pg_catalog, pg_temp
-return pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(p_chain || ':' || p_org::text, 0));
+return pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(p_chain || ':' || p_org::text || ':' || p_lane, 0));
 
 -- Seal {before, after, rollback} with the organization's active public key. Returns NULL when there
 -- is nothing to seal.
@@ -266,10 +298,17 @@ declare
   v audit.audit_events;
   v_prev record;
 begin
-  perform internal.chain_lock('audit', p_org);
+  if pg_catalog.current_setting('client_encoding') <> 'UTF8' then
+    raise exception 'hashes are computed with client_encoding UTF8 (the api functions pin it)';
+  end if;
+  if not exists (select 1 from internal.event_types t where t.event_type = p_event_type) then
+    perform internal.raise('AX400', pg_catalog.format('unknown audit event type %s', p_event_type), 'unknown_event_type');
+  end if;
+  v.lane := internal.chain_lane();
+  perform internal.chain_lock('audit', p_org, v.lane);
   select e.seq, e.hash into v_prev
     from audit.audit_events e
-   where e.organization_id = p_org
+   where e.organization_id = p_org and e.lane = v.lane
    order by e.seq desc
    limit 1;
 
@@ -289,9 +328,13 @@ begin
   v.related_ids := p_related_ids;
   v.reason := p_reason;
   v.details := coalesce(p_details, '{}'::jsonb);
-  select s.ciphertext, s.key_id into v.state_ciphertext, v.key_id from internal.seal_state(p_org, p_state) s;
+  if p_state is not null then
+    select s.ciphertext, s.key_id into v.state_ciphertext, v.key_id from internal.seal_state(p_org, p_state) s;
+  end if;
   v.previous_hash := v_prev.hash;
-  v.hash := internal.audit_event_hash(v);
+  v.hash := internal.audit_event_hash(v.organization_id, v.lane, v.seq, v.id, v.occurred_at, v.session_id, v.actor_id,
+    v.event_type, v.domain, v.facility_id, v.target_table, v.target_id, v.target_record_id, v.target_record_hash,
+    v.related_ids, v.reason, v.details, v.state_ciphertext, v.key_id, v.previous_hash);
 
   insert into audit.audit_events values (v.*);
   return v.seq;
@@ -318,10 +361,14 @@ declare
   v audit.session_events;
   v_prev record;
 begin
-  perform internal.chain_lock('session', p_org);
+  if pg_catalog.current_setting('client_encoding') <> 'UTF8' then
+    raise exception 'hashes are computed with client_encoding UTF8 (the api functions pin it)';
+  end if;
+  v.lane := internal.chain_lane();
+  perform internal.chain_lock('session', p_org, v.lane);
   select e.seq, e.hash into v_prev
     from audit.session_events e
-   where e.organization_id = p_org
+   where e.organization_id = p_org and e.lane = v.lane
    order by e.seq desc
    limit 1;
 
@@ -339,14 +386,15 @@ begin
   v.client_ip := p_client_ip;
   v.request_id := p_request_id;
   v.previous_hash := v_prev.hash;
-  v.hash := internal.session_event_hash(v);
+  v.hash := internal.session_event_hash(v.organization_id, v.lane, v.seq, v.id, v.occurred_at, v.session_id, v.principal_id,
+    v.operation, v.target_type, v.target_id, v.outcome, v.error_code, v.client_ip, v.request_id, v.previous_hash);
 
   insert into audit.session_events values (v.*);
   return v.seq;
 end
 $$;
 
-grant execute on function internal.chain_lock(text, uuid),
+grant execute on function internal.chain_lane(), internal.chain_lock(text, uuid, smallint),
   internal.seal_state(uuid, jsonb),
   internal.append_audit_event(uuid, text, uuid, uuid, core.domain, uuid, text, uuid, uuid, bytea, uuid[], text, jsonb, jsonb),
   internal.append_session_event(uuid, uuid, uuid, text, text, text, uuid, text, inet, text)

@@ -52,26 +52,28 @@ grant update (revoked_at, revoked_by, revoke_reason) on core.grants to axiom_def
 -- 1 for read .. 4 for review.
 create function internal.level_rank(p core.access_level)
 returns integer
-language sql immutable parallel safe
+language sql stable parallel safe
 return pg_catalog.array_position(pg_catalog.enum_range(null::core.access_level), p);
 
 -- Is this grant in force now? A delegation is in force only while its source is.
 create function internal.grant_in_force(g core.grants)
 returns boolean
-language sql stable
+language plpgsql stable
 set search_path = pg_catalog, pg_temp
 as $$
-  select g.revoked_at is null
-     and g.valid_from <= pg_catalog.now()
-     and (g.valid_until is null or g.valid_until > pg_catalog.now())
+begin
+  return g.revoked_at is null
+     and g.valid_from <= now()
+     and (g.valid_until is null or g.valid_until > now())
      and (g.source_grant_id is null or exists (
            select 1 from core.grants s
             join core.principals sp on sp.id = s.principal_id
             where s.id = g.source_grant_id
               and s.revoked_at is null
-              and s.valid_from <= pg_catalog.now()
-              and (s.valid_until is null or s.valid_until > pg_catalog.now())
-              and sp.disabled_at is null))
+              and s.valid_from <= now()
+              and (s.valid_until is null or s.valid_until > now())
+              and sp.disabled_at is null));
+end
 $$;
 
 -- Every rule of invariants 9 and 10 that can be checked on the row, as the last line of defence:
@@ -293,8 +295,7 @@ $$;
 
 create function internal.error_envelope(p_sqlstate text, p_message text, p_reason text)
 returns jsonb
-language sql immutable
-set search_path = pg_catalog, pg_temp
+language sql stable
 as $$
   select jsonb_build_object('ok', false, 'error', jsonb_build_object(
     'sqlstate', p_sqlstate,
@@ -357,7 +358,6 @@ $$;
 create function internal.leave_org_context()
 returns void
 language sql volatile
-set search_path = pg_catalog, pg_temp
 as $$
   select set_config('axiom.context', '', true)::text is null
 $$;
@@ -369,29 +369,45 @@ $$;
 -- organization-wide grant; a facility question is also answered by an organization-wide grant.
 create function internal.has_grant(p_principal uuid, p_level core.access_level, p_domain core.domain, p_facility uuid)
 returns boolean
-language sql stable
+language plpgsql stable
 set search_path = pg_catalog, pg_temp
 as $$
-  select exists (
-    select 1 from core.grants g
+begin
+  -- The same conditions as internal.grant_in_force, written out so that this is one cached plan.
+  return exists (
+    select 1
+      from core.grants g
+      left join core.grants s on s.id = g.source_grant_id
+      left join core.principals sp on sp.id = s.principal_id
      where g.principal_id = p_principal
        and g.domain = p_domain
        and g.level >= p_level
        and (g.facility_id is null or g.facility_id = p_facility)
-       and internal.grant_in_force(g))
+       and g.revoked_at is null
+       and g.valid_from <= now()
+       and (g.valid_until is null or g.valid_until > now())
+       and (g.source_grant_id is null
+            or (s.revoked_at is null and s.valid_from <= now() and (s.valid_until is null or s.valid_until > now())
+                and sp.disabled_at is null)));
+end
 $$;
 
 -- Does an API token's scope allow this? No scope = the creator's grants; a scope only narrows.
 create function internal.scope_allows(p_scope jsonb, p_level core.access_level, p_domain core.domain, p_facility uuid)
 returns boolean
-language sql immutable
+language plpgsql stable
 set search_path = pg_catalog, pg_temp
 as $$
-  select p_scope is null or exists (
+begin
+  if p_scope is null then
+    return true;
+  end if;
+  return exists (
     select 1 from jsonb_array_elements(p_scope) e
      where e ->> 'domain' = p_domain::text
        and (e ->> 'level')::core.access_level >= p_level
-       and (e ->> 'facility_id' is null or (p_facility is not null and e ->> 'facility_id' = p_facility::text)))
+       and (e ->> 'facility_id' is null or (p_facility is not null and e ->> 'facility_id' = p_facility::text)));
+end
 $$;
 
 create function internal.require(

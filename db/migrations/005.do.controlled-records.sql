@@ -1,6 +1,6 @@
 -- 005: controlled records (SCD Type 2, DESIGN.md invariant 7) and change management.
 --
--- A controlled table is created by internal.create_controlled_table, the single definition of:
+-- core.records is the single definition of a controlled record, for every kind (one partition each):
 --   record_id (one version row), id (the item, stable across versions), version (1..n per item),
 --   previous_record_id / previous_record_hash (the chain), record_hash (sha256 of the canonical encoding
 --   v1 of the row's content and previous_record_hash), the data columns (immutable), and the lifecycle
@@ -10,6 +10,7 @@
 
 create table internal.controlled_tables (
   kind text primary key check (kind ~ '^[a-z_]{2,40}$'),
+  -- The partition of core.records holding this kind; also the subject of its record hashes.
   table_name text not null unique,
   requires_change_management boolean not null,
   -- NULL: the domain is chosen per row (findings, plans); otherwise every row has this domain.
@@ -21,7 +22,7 @@ grant select on internal.controlled_tables to axiom_definer, axiom_verifier, axi
 -- Which lifecycle transitions are legal.
 create function internal.lifecycle_transition_allowed(p_from core.lifecycle_state, p_to core.lifecycle_state)
 returns boolean
-language sql immutable parallel safe
+language sql stable parallel safe
 return (p_from, p_to) in (
   ('draft'::core.lifecycle_state, 'in_review'::core.lifecycle_state),
   ('draft', 'retired'),
@@ -52,7 +53,7 @@ create function internal.controlled_record_hash(
   p_previous_record_hash bytea
 )
 returns bytea
-language sql immutable parallel safe
+language sql stable parallel safe
 return pg_catalog.sha256(
   internal.enc_header(p_subject)
   || internal.enc_uuid(p_record_id)
@@ -76,13 +77,76 @@ grant execute on function internal.lifecycle_transition_allowed(core.lifecycle_s
   to axiom_definer, axiom_verifier;
 
 -- ---------------------------------------------------------------------------------------------
--- Triggers shared by every controlled table
+-- core.records: every version of every controlled record, partitioned by kind (one partition per
+-- controlled table: core.policies, core.check_configurations, ...). One table means static SQL with
+-- cached plans everywhere (no dynamic SQL on the write path), one verification query, one set of
+-- triggers; each kind still has its own physical table, indexes and statistics.
+-- ---------------------------------------------------------------------------------------------
+create table core.records (
+  kind text not null,
+  record_id uuid not null default gen_random_uuid(),
+  id uuid not null,
+  organization_id uuid not null references core.organizations (id),
+  facility_id uuid,
+  domain core.domain not null,
+  item_key text not null check (item_key ~ '^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,199}$'),
+  version integer not null check (version >= 1),
+  previous_record_id uuid,
+  previous_record_hash bytea check (length(previous_record_hash) = 32),
+  record_hash bytea not null check (length(record_hash) = 32),
+  content jsonb not null check (jsonb_typeof(content) = 'object' and pg_column_size(content) <= 262144),
+  created_at timestamptz not null,
+  created_by uuid not null,
+  change_reason text not null check (length(btrim(change_reason)) between 3 and 2000),
+  change_request_id uuid,
+  -- Lifecycle columns: the only ones that change.
+  lifecycle_state core.lifecycle_state not null,
+  lifecycle_changed_at timestamptz not null,
+  lifecycle_changed_by uuid not null,
+  primary key (kind, record_id),
+  unique (kind, organization_id, id, version),
+  -- A version has at most one successor: the chain cannot fork.
+  unique (kind, previous_record_id),
+  foreign key (kind, previous_record_id) references core.records (kind, record_id),
+  foreign key (organization_id, facility_id) references core.facilities (organization_id, id),
+  foreign key (organization_id, created_by) references core.principals (organization_id, id),
+  check ((version = 1) = (previous_record_id is null)),
+  check ((previous_record_id is null) = (previous_record_hash is null))
+) partition by list (kind);
+comment on table core.records is
+  'Controlled records (SCD Type 2): one row per version, hash-chained per item. Partitioned by kind.';
+
+-- One item per (organization, facility, key); at most one open and one effective version per item.
+create unique index records_one_item_per_key on core.records (kind, organization_id, facility_id, item_key)
+  nulls not distinct where version = 1;
+create unique index records_one_open_version on core.records (kind, organization_id, id)
+  where lifecycle_state in ('draft', 'in_review', 'approved');
+create unique index records_one_effective_version on core.records (kind, organization_id, id)
+  where lifecycle_state = 'effective';
+create index records_by_facility on core.records (kind, organization_id, facility_id, lifecycle_state);
+create index records_by_item on core.records (organization_id, id, version);
+
+alter table core.records enable row level security;
+alter table core.records force row level security;
+create policy tenant on core.records
+  using (organization_id = (select internal.current_org_id()))
+  with check (organization_id = (select internal.current_org_id()));
+
+grant select on core.records to axiom_definer, axiom_reporting, axiom_verifier;
+grant insert (kind, record_id, id, organization_id, facility_id, domain, item_key, content, created_by,
+  change_reason, change_request_id, lifecycle_state) on core.records to axiom_definer;
+-- UPDATE names the lifecycle columns only (the data columns have no UPDATE privilege at all);
+-- version, previous_record_id, previous_record_hash, record_hash and created_at are set by the trigger.
+grant update (lifecycle_state, lifecycle_changed_at, lifecycle_changed_by) on core.records to axiom_definer;
+
+-- ---------------------------------------------------------------------------------------------
+-- Triggers
 -- ---------------------------------------------------------------------------------------------
 -- BEFORE INSERT: place the new version at the head of its item's chain and hash it. The caller's
 -- version/previous values are ignored: the chain is computed here. Two concurrent writers of the same
--- item both compute version n+1; the unique (organization_id, id, version) and unique
--- (previous_record_id) constraints let one commit and give the other a conflict, so the chain never forks.
-create function internal.tg__controlled_before_insert()
+-- item both compute version n+1; the unique (kind, organization_id, id, version) and unique
+-- (kind, previous_record_id) constraints let one commit and give the other a conflict.
+create function internal.tg_records__chain()
 returns trigger
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -91,16 +155,20 @@ declare
   v_reg internal.controlled_tables;
   v_head record;
 begin
-  select * into v_reg from internal.controlled_tables where table_name = tg_table_schema || '.' || tg_table_name;
+  if pg_catalog.current_setting('client_encoding') <> 'UTF8' then
+    raise exception 'hashes are computed with client_encoding UTF8 (the api functions pin it)';
+  end if;
+  select * into v_reg from internal.controlled_tables c where c.kind = new.kind;
   if v_reg.fixed_domain is not null and new.domain is distinct from v_reg.fixed_domain then
     perform internal.raise('AX422', pg_catalog.format('%s records belong to the %s domain', v_reg.kind, v_reg.fixed_domain),
       'wrong_domain');
   end if;
 
-  execute pg_catalog.format(
-    'select record_id, record_hash, version, item_key, facility_id, domain from %I.%I
-      where organization_id = $1 and id = $2 order by version desc limit 1', tg_table_schema, tg_table_name)
-    into v_head using new.organization_id, new.id;
+  select r.record_id, r.record_hash, r.version, r.item_key, r.facility_id, r.domain into v_head
+    from core.records r
+   where r.kind = new.kind and r.organization_id = new.organization_id and r.id = new.id
+   order by r.version desc
+   limit 1;
 
   if v_head.record_id is null then
     new.version := 1;
@@ -131,15 +199,14 @@ begin
   new.lifecycle_changed_at := new.created_at;
   new.lifecycle_changed_by := new.created_by;
 
-  if new.lifecycle_state = 'effective' then
-    execute pg_catalog.format(
-      'update %I.%I set lifecycle_state = ''superseded'', lifecycle_changed_by = $3
-        where organization_id = $1 and id = $2 and lifecycle_state = ''effective''', tg_table_schema, tg_table_name)
-      using new.organization_id, new.id, new.created_by;
+  if new.lifecycle_state = 'effective' and v_head.record_id is not null then
+    update core.records r set lifecycle_state = 'superseded', lifecycle_changed_by = new.created_by
+     where r.kind = new.kind and r.organization_id = new.organization_id and r.id = new.id
+       and r.lifecycle_state = 'effective';
   end if;
 
   new.record_hash := internal.controlled_record_hash(
-    tg_table_schema || '.' || tg_table_name, new.record_id, new.id, new.organization_id, new.facility_id, new.domain,
+    v_reg.table_name, new.record_id, new.id, new.organization_id, new.facility_id, new.domain,
     new.item_key, new.version, new.previous_record_id, new.content, new.created_at, new.created_by,
     new.change_reason, new.change_request_id, new.previous_record_hash);
   return new;
@@ -148,7 +215,7 @@ $$;
 
 -- AFTER INSERT: the organization's audit chain records every version's hash, with the sealed
 -- before/after content.
-create function internal.tg__controlled_after_insert()
+create function internal.tg_records__audit_insert()
 returns trigger
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -157,13 +224,13 @@ declare
   v_before jsonb;
 begin
   if new.previous_record_id is not null then
-    execute pg_catalog.format('select content from %I.%I where record_id = $1', tg_table_schema, tg_table_name)
-      into v_before using new.previous_record_id;
+    select r.content into v_before from core.records r where r.kind = new.kind and r.record_id = new.previous_record_id;
   end if;
   perform internal.append_audit_event(
     new.organization_id, 'record.version_created',
-    (select session_id from internal.session_identity()), new.created_by,
-    new.domain, new.facility_id, tg_table_schema || '.' || tg_table_name, new.id, new.record_id, new.record_hash,
+    (select i.session_id from internal.session_identity() i), new.created_by,
+    new.domain, new.facility_id, (select c.table_name from internal.controlled_tables c where c.kind = new.kind),
+    new.id, new.record_id, new.record_hash,
     case when new.change_request_id is null then null else array[new.change_request_id] end,
     new.change_reason,
     pg_catalog.jsonb_build_object('version', new.version, 'item_key', new.item_key,
@@ -174,19 +241,17 @@ end
 $$;
 
 -- BEFORE UPDATE: only the lifecycle columns change, and only along a legal transition.
-create function internal.tg__controlled_before_update()
+create function internal.tg_records__lifecycle()
 returns trigger
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  -- Every data column of the standard shape (generated columns derive from content; in a BEFORE
-  -- trigger they are not computed yet, so they are left out here).
-  if (new.record_id, new.id, new.organization_id, new.facility_id, new.domain, new.item_key, new.version,
+  if (new.kind, new.record_id, new.id, new.organization_id, new.facility_id, new.domain, new.item_key, new.version,
       new.previous_record_id, new.previous_record_hash, new.record_hash, new.content, new.created_at, new.created_by,
       new.change_reason, new.change_request_id)
      is distinct from
-     (old.record_id, old.id, old.organization_id, old.facility_id, old.domain, old.item_key, old.version,
+     (old.kind, old.record_id, old.id, old.organization_id, old.facility_id, old.domain, old.item_key, old.version,
       old.previous_record_id, old.previous_record_hash, old.record_hash, old.content, old.created_at, old.created_by,
       old.change_reason, old.change_request_id) then
     perform internal.raise('AX403', 'the data of a controlled record never changes; write a new version',
@@ -205,7 +270,7 @@ begin
 end
 $$;
 
-create function internal.tg__controlled_after_update()
+create function internal.tg_records__audit_update()
 returns trigger
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -213,8 +278,9 @@ as $$
 begin
   perform internal.append_audit_event(
     new.organization_id, 'record.lifecycle_changed',
-    (select session_id from internal.session_identity()), new.lifecycle_changed_by,
-    new.domain, new.facility_id, tg_table_schema || '.' || tg_table_name, new.id, new.record_id, new.record_hash,
+    (select i.session_id from internal.session_identity() i), new.lifecycle_changed_by,
+    new.domain, new.facility_id, (select c.table_name from internal.controlled_tables c where c.kind = new.kind),
+    new.id, new.record_id, new.record_hash,
     case when new.change_request_id is null then null else array[new.change_request_id] end,
     nullif(pg_catalog.current_setting('axiom.reason', true), ''),
     pg_catalog.jsonb_build_object('from', old.lifecycle_state, 'to', new.lifecycle_state, 'version', new.version));
@@ -222,17 +288,29 @@ begin
 end
 $$;
 
+create trigger _100_chain before insert on core.records
+  for each row execute function internal.tg_records__chain();
+create trigger _100_lifecycle before update on core.records
+  for each row execute function internal.tg_records__lifecycle();
+create trigger _800_audit_insert after insert on core.records
+  for each row execute function internal.tg_records__audit_insert();
+create trigger _800_audit_update after update on core.records
+  for each row execute function internal.tg_records__audit_update();
+create trigger _900_no_delete before delete on core.records
+  for each row execute function internal.tg__no_delete();
+create trigger _901_no_truncate before truncate on core.records
+  for each statement execute function internal.tg__no_delete();
+
 -- ---------------------------------------------------------------------------------------------
--- The one definition of a controlled table. p_extra_columns adds generated (derived) columns for
--- querying; they are computed from content, so they are covered by the hash through it.
+-- A new kind of controlled record: its partition (with RLS forced, for direct readers) and its row in
+-- the registry. Later migrations call this for connections, findings and plans.
 -- ---------------------------------------------------------------------------------------------
-create procedure internal.create_controlled_table(
+create procedure internal.add_record_kind(
   p_kind text,
   p_table text,
   p_requires_change_management boolean,
   p_fixed_domain core.domain,
-  p_comment text,
-  p_extra_columns text default ''
+  p_comment text
 )
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -241,82 +319,26 @@ declare
   v_schema text := split_part(p_table, '.', 1);
   v_name text := split_part(p_table, '.', 2);
 begin
-  execute format($ddl$
-    create table %1$I.%2$I (
-      record_id uuid primary key default gen_random_uuid(),
-      id uuid not null,
-      organization_id uuid not null references core.organizations (id),
-      facility_id uuid,
-      domain core.domain not null,
-      item_key text not null check (item_key ~ '^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,199}$'),
-      version integer not null check (version >= 1),
-      previous_record_id uuid references %1$I.%2$I (record_id),
-      previous_record_hash bytea check (length(previous_record_hash) = 32),
-      record_hash bytea not null check (length(record_hash) = 32),
-      content jsonb not null check (jsonb_typeof(content) = 'object' and pg_column_size(content) <= 262144),
-      created_at timestamptz not null,
-      created_by uuid not null,
-      change_reason text not null check (length(btrim(change_reason)) between 3 and 2000),
-      change_request_id uuid,
-      lifecycle_state core.lifecycle_state not null,
-      lifecycle_changed_at timestamptz not null,
-      lifecycle_changed_by uuid not null
-      %3$s,
-      unique (organization_id, id, version),
-      unique (previous_record_id),
-      unique (organization_id, record_id),
-      foreign key (organization_id, facility_id) references core.facilities (organization_id, id),
-      foreign key (organization_id, created_by) references core.principals (organization_id, id),
-      check ((version = 1) = (previous_record_id is null)),
-      check ((previous_record_id is null) = (previous_record_hash is null))
-    )$ddl$, v_schema, v_name, p_extra_columns);
+  insert into internal.controlled_tables (kind, table_name, requires_change_management, fixed_domain)
+  values (p_kind, p_table, p_requires_change_management, p_fixed_domain);
+  execute format('create table %I.%I partition of core.records for values in (%L)', v_schema, v_name, p_kind);
   execute format('comment on table %I.%I is %L', v_schema, v_name, p_comment);
-
-  -- One item per (organization, facility, key); at most one open and one effective version per item.
-  execute format('create unique index %I on %I.%I (organization_id, facility_id, item_key) nulls not distinct where version = 1',
-    v_name || '_one_item_per_key', v_schema, v_name);
-  execute format($i$create unique index %I on %I.%I (organization_id, id) where lifecycle_state in ('draft', 'in_review', 'approved')$i$,
-    v_name || '_one_open_version', v_schema, v_name);
-  execute format($i$create unique index %I on %I.%I (organization_id, id) where lifecycle_state = 'effective'$i$,
-    v_name || '_one_effective_version', v_schema, v_name);
-  execute format('create index %I on %I.%I (organization_id, facility_id, lifecycle_state)',
-    v_name || '_by_facility', v_schema, v_name);
-
   execute format('alter table %I.%I enable row level security', v_schema, v_name);
   execute format('alter table %I.%I force row level security', v_schema, v_name);
   execute format($p$create policy tenant on %I.%I
     using (organization_id = (select internal.current_org_id()))
     with check (organization_id = (select internal.current_org_id()))$p$, v_schema, v_name);
-
-  execute format('grant select on %I.%I to axiom_definer, axiom_reporting, axiom_verifier', v_schema, v_name);
-  execute format($g$grant insert (record_id, id, organization_id, facility_id, domain, item_key, content, created_by,
-    change_reason, change_request_id, lifecycle_state) on %I.%I to axiom_definer$g$, v_schema, v_name);
-  -- UPDATE names the lifecycle columns only (the data columns have no UPDATE privilege at all);
-  -- version, previous_record_id, previous_record_hash, record_hash and created_at are set by the trigger.
-  execute format('grant update (lifecycle_state, lifecycle_changed_at, lifecycle_changed_by) on %I.%I to axiom_definer',
+  -- Truncating a partition directly does not fire the parent's statement trigger.
+  execute format('create trigger _901_no_truncate before truncate on %I.%I for each statement execute function internal.tg__no_delete()',
     v_schema, v_name);
-
-  execute format('create trigger _100_chain before insert on %I.%I for each row execute function internal.tg__controlled_before_insert()', v_schema, v_name);
-  execute format('create trigger _100_lifecycle before update on %I.%I for each row execute function internal.tg__controlled_before_update()', v_schema, v_name);
-  execute format('create trigger _800_audit_insert after insert on %I.%I for each row execute function internal.tg__controlled_after_insert()', v_schema, v_name);
-  execute format('create trigger _800_audit_update after update on %I.%I for each row execute function internal.tg__controlled_after_update()', v_schema, v_name);
-  execute format('create trigger _900_no_delete before delete on %I.%I for each row execute function internal.tg__no_delete()', v_schema, v_name);
-  execute format('create trigger _901_no_truncate before truncate on %I.%I for each statement execute function internal.tg__no_delete()', v_schema, v_name);
-
-  insert into internal.controlled_tables (kind, table_name, requires_change_management, fixed_domain)
-  values (p_kind, p_table, p_requires_change_management, p_fixed_domain);
 end
 $$;
 
--- ---------------------------------------------------------------------------------------------
--- The first controlled tables: the "specifications" and "test methods" of the seed.
--- ---------------------------------------------------------------------------------------------
-call internal.create_controlled_table('policy', 'core.policies', true, 'configuration',
-  'Policies per organization or facility: blast-radius limits, approval rules, tag and configuration baselines, signing policies.',
-  ', policy_type text generated always as (content ->> ''type'') stored');
-call internal.create_controlled_table('check_configuration', 'core.check_configurations', true, 'configuration',
+call internal.add_record_kind('policy', 'core.policies', true, 'configuration',
+  'Policies per organization or facility: blast-radius limits, approval rules, tag and configuration baselines, signing policies.');
+call internal.add_record_kind('check_configuration', 'core.check_configurations', true, 'configuration',
   'Check configurations (the "test methods"): which checks run and with which thresholds.');
-call internal.create_controlled_table('facility_configuration', 'core.facility_configurations', true, 'configuration',
+call internal.add_record_kind('facility_configuration', 'core.facility_configurations', true, 'configuration',
   'Facility configuration: autonomy tier, blast-radius cap, approval expiry, regions.');
 
 -- ---------------------------------------------------------------------------------------------
@@ -327,7 +349,7 @@ create table core.change_requests (
   organization_id uuid not null references core.organizations (id),
   facility_id uuid,
   domain core.domain not null,
-  target_kind text not null references internal.controlled_tables (kind),
+  target_kind text not null, -- a kind of internal.controlled_tables (checked by the functions)
   target_item_id uuid not null,
   proposed_record_id uuid not null,
   proposed_record_hash bytea not null check (length(proposed_record_hash) = 32),

@@ -11,21 +11,26 @@ grant select on core.password_credentials to axiom_auth;
 
 create function internal.auth_find_principal(p_org_slug text, p_email text)
 returns table (organization_id uuid, principal_id uuid, kind core.principal_kind, is_agent boolean, disabled boolean)
-language sql stable security definer
+language plpgsql stable security definer
 set search_path = pg_catalog, pg_temp
 as $$
-  select o.id, p.id, p.kind, p.is_agent, p.disabled_at is not null
-    from core.organizations o
-    join core.principals p on p.organization_id = o.id
-   where o.slug = p_org_slug and p.email = pg_catalog.lower(p_email)
+begin
+  return query
+    select o.id, p.id, p.kind, p.is_agent, p.disabled_at is not null
+      from core.organizations o
+      join core.principals p on p.organization_id = o.id
+     where o.slug = p_org_slug and p.email = pg_catalog.lower(p_email);
+end
 $$;
 
 create function internal.auth_find_organization(p_org_slug text)
 returns uuid
-language sql stable security definer
+language plpgsql stable security definer
 set search_path = pg_catalog, pg_temp
 as $$
-  select o.id from core.organizations o where o.slug = p_org_slug
+begin
+  return (select o.id from core.organizations o where o.slug = p_org_slug);
+end
 $$;
 
 -- True when the password matches. The hash is compared here and never returned.
@@ -60,13 +65,11 @@ grant execute on function internal.auth_find_organization(text), internal.auth_f
 create function internal.new_token(p_prefix text)
 returns text
 language sql volatile
-set search_path = pg_catalog, pg_temp
 return p_prefix || pg_catalog.rtrim(pg_catalog.translate(pg_catalog.encode(ext.gen_random_bytes(32), 'base64'), '+/', '-_'), '=');
 
 create function internal.token_hash(p_token text)
 returns bytea
-language sql immutable
-set search_path = pg_catalog, pg_temp
+language sql stable
 return pg_catalog.sha256(pg_catalog.convert_to(p_token, 'UTF8'));
 
 -- Password rules enforced in the database (the identity issue adds breached-list and history checks).
@@ -89,7 +92,6 @@ $$;
 create function internal.principal_json(p core.principals)
 returns jsonb
 language sql stable
-set search_path = pg_catalog, pg_temp
 return pg_catalog.jsonb_build_object(
   'id', p.id, 'email', p.email, 'display_name', p.display_name, 'kind', p.kind, 'is_agent', p.is_agent,
   'created_at', p.created_at, 'disabled_at', p.disabled_at);
@@ -97,7 +99,6 @@ return pg_catalog.jsonb_build_object(
 create function internal.facility_json(f core.facilities)
 returns jsonb
 language sql stable
-set search_path = pg_catalog, pg_temp
 return pg_catalog.jsonb_build_object(
   'id', f.id, 'slug', f.slug, 'name', f.name, 'environment_tier', f.environment_tier, 'created_at', f.created_at,
   'retired_at', f.retired_at);
@@ -156,9 +157,9 @@ declare
   v_domain core.domain;
 begin
   perform set_config('axiom.seeding_defaults', 'on', true);
-  insert into core.facility_configurations (id, organization_id, facility_id, domain, item_key, content, created_by,
-                                            change_reason, lifecycle_state)
-  values (gen_random_uuid(), p_facility.organization_id, p_facility.id, 'configuration', 'facility',
+  insert into core.records (kind, id, organization_id, facility_id, domain, item_key, content, created_by,
+                            change_reason, lifecycle_state)
+  values ('facility_configuration', gen_random_uuid(), p_facility.organization_id, p_facility.id, 'configuration', 'facility',
           jsonb_build_object(
             'autonomy_tier', 'recommend',
             'blast_radius_cap', case when p_facility.environment_tier = 'production' then 2 else 5 end,

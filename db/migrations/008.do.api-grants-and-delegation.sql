@@ -6,7 +6,6 @@
 create function internal.grant_json(g core.grants)
 returns jsonb
 language sql stable
-set search_path = pg_catalog, pg_temp
 return pg_catalog.jsonb_build_object(
   'id', g.id, 'principal_id', g.principal_id, 'domain', g.domain, 'facility_id', g.facility_id, 'level', g.level,
   'granted_by', g.granted_by, 'reason', g.reason, 'valid_from', g.valid_from, 'valid_until', g.valid_until,
@@ -250,8 +249,8 @@ begin
            'delegations', coalesce((select jsonb_agg(internal.grant_json(d) order by d.created_at)
                                       from core.grants d where d.source_grant_id = v_grant.id), '[]'::jsonb),
            'events', coalesce(jsonb_agg(jsonb_build_object(
-             'seq', e.seq, 'occurred_at', e.occurred_at, 'event_type', e.event_type, 'actor_id', e.actor_id,
-             'target_id', e.target_id, 'reason', e.reason, 'details', e.details) order by e.seq), '[]'::jsonb))
+             'lane', e.lane, 'seq', e.seq, 'occurred_at', e.occurred_at, 'event_type', e.event_type, 'actor_id', e.actor_id,
+             'target_id', e.target_id, 'reason', e.reason, 'details', e.details) order by e.occurred_at, e.id), '[]'::jsonb))
     into v_result
     from audit.audit_events e
    where e.organization_id = v_caller.organization_id

@@ -23,23 +23,12 @@ end
 $$;
 
 -- The record as JSON, hashes in hex.
-create function internal.record_json(p_kind text, p_record_id uuid)
+create function internal.record_json(r core.records)
 returns jsonb
-language plpgsql stable
-set search_path = pg_catalog, pg_temp
-as $$
-declare
-  v_table text := (internal.controlled_table(p_kind)).table_name;
-  v jsonb;
-begin
-  execute format($q$select to_jsonb(r) || jsonb_build_object(
-      'kind', %L, 'record_hash', encode(r.record_hash, 'hex'),
-      'previous_record_hash', encode(r.previous_record_hash, 'hex'))
-    from %s r where r.record_id = $1$q$, p_kind, v_table)
-    into v using p_record_id;
-  return v;
-end
-$$;
+language sql stable
+return (pg_catalog.to_jsonb(r) - 'kind') || pg_catalog.jsonb_build_object(
+  'kind', r.kind, 'record_hash', pg_catalog.encode(r.record_hash, 'hex'),
+  'previous_record_hash', pg_catalog.encode(r.previous_record_hash, 'hex'));
 
 -- Content rules per kind. Later migrations replace this function as kinds are added.
 create function internal.validate_content(p_kind text, p_content jsonb)
@@ -79,20 +68,24 @@ $$;
 
 create function internal.change_request_json(c core.change_requests)
 returns jsonb
-language sql stable
+language plpgsql stable
 set search_path = pg_catalog, pg_temp
-return pg_catalog.jsonb_build_object(
-  'id', c.id, 'facility_id', c.facility_id, 'domain', c.domain, 'target_kind', c.target_kind,
-  'target_item_id', c.target_item_id, 'proposed_record_id', c.proposed_record_id,
-  'proposed_record_hash', pg_catalog.encode(c.proposed_record_hash, 'hex'), 'title', c.title, 'reason', c.reason,
-  'author_id', c.author_id, 'required_approvals', c.required_approvals, 'created_at', c.created_at,
-  'state', c.state, 'submitted_at', c.submitted_at, 'decided_at', c.decided_at,
-  'decisions', coalesce((
-    select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-             'principal_id', d.principal_id, 'decision', d.decision, 'comment', d.comment,
-             'record_hash', pg_catalog.encode(d.record_hash, 'hex'), 'signature_id', d.signature_id,
-             'created_at', d.created_at) order by d.created_at)
-      from core.change_request_decisions d where d.change_request_id = c.id), '[]'::jsonb));
+as $$
+begin
+  return jsonb_build_object(
+    'id', c.id, 'facility_id', c.facility_id, 'domain', c.domain, 'target_kind', c.target_kind,
+    'target_item_id', c.target_item_id, 'proposed_record_id', c.proposed_record_id,
+    'proposed_record_hash', encode(c.proposed_record_hash, 'hex'), 'title', c.title, 'reason', c.reason,
+    'author_id', c.author_id, 'required_approvals', c.required_approvals, 'created_at', c.created_at,
+    'state', c.state, 'submitted_at', c.submitted_at, 'decided_at', c.decided_at,
+    'decisions', coalesce((
+      select jsonb_agg(jsonb_build_object(
+               'principal_id', d.principal_id, 'decision', d.decision, 'comment', d.comment,
+               'record_hash', encode(d.record_hash, 'hex'), 'signature_id', d.signature_id,
+               'created_at', d.created_at) order by d.created_at)
+        from core.change_request_decisions d where d.change_request_id = c.id), '[]'::jsonb));
+end
+$$;
 
 -- Move one version along its lifecycle (the table's trigger checks the transition and audits it).
 create function internal.transition_record(p_kind text, p_record_id uuid, p_to core.lifecycle_state, p_actor uuid,
@@ -102,24 +95,20 @@ language plpgsql volatile
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_table text := (internal.controlled_table(p_kind)).table_name;
-  v_count integer;
+  v_item uuid;
 begin
   perform set_config('axiom.reason', coalesce(p_reason, ''), true);
-  if p_to = 'effective' then
-    -- The effective version it replaces is superseded first (one effective version per item).
-    execute format($q$update %s r set lifecycle_state = 'superseded', lifecycle_changed_by = $2
-      where r.lifecycle_state = 'effective'
-        and r.id = (select x.id from %s x where x.record_id = $1)
-        and r.record_id <> $1$q$, v_table, v_table)
-      using p_record_id, p_actor;
-  end if;
-  execute format('update %s r set lifecycle_state = $2, lifecycle_changed_by = $3 where r.record_id = $1', v_table)
-    using p_record_id, p_to, p_actor;
-  get diagnostics v_count = row_count;
-  if v_count <> 1 then
+  select r.id into v_item from core.records r where r.kind = p_kind and r.record_id = p_record_id;
+  if v_item is null then
     perform internal.raise('AX404', 'record not found', 'record_not_found');
   end if;
+  if p_to = 'effective' then
+    -- The effective version it replaces is superseded first (one effective version per item).
+    update core.records r set lifecycle_state = 'superseded', lifecycle_changed_by = p_actor
+     where r.kind = p_kind and r.id = v_item and r.lifecycle_state = 'effective' and r.record_id <> p_record_id;
+  end if;
+  update core.records r set lifecycle_state = p_to, lifecycle_changed_by = p_actor
+   where r.kind = p_kind and r.record_id = p_record_id;
   perform set_config('axiom.reason', '', true);
 end
 $$;
@@ -153,7 +142,7 @@ begin
 end
 $$;
 
-grant execute on function internal.controlled_table(text), internal.record_json(text, uuid),
+grant execute on function internal.controlled_table(text), internal.record_json(core.records),
   internal.validate_content(text, jsonb), internal.change_request_json(core.change_requests),
   internal.transition_record(text, uuid, core.lifecycle_state, uuid, text),
   internal.require_change_request(uuid), internal.hash_arg(text)
@@ -207,17 +196,16 @@ begin
     if p_item_key is null or p_item_key !~ '^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,199}$' then
       perform internal.raise('AX400', 'item_key: letters, digits and _.:/- (up to 200)', 'invalid_item_key');
     end if;
-    execute format('select id from %s r where r.facility_id is not distinct from $1 and r.item_key = $2 and r.version = 1',
-                   v_reg.table_name)
-      into v_item using p_facility_id, p_item_key;
+    select r.id into v_item from core.records r
+     where r.kind = p_kind and r.facility_id is not distinct from p_facility_id and r.item_key = p_item_key
+       and r.version = 1;
     if v_item is not null then
       perform internal.raise('AX409', 'an item with this key exists; propose a new version of it', 'item_exists');
     end if;
     v_item := gen_random_uuid();
   else
-    execute format('select id, item_key, facility_id from %s r where r.id = $1 order by version desc limit 1',
-                   v_reg.table_name)
-      into v_head using p_item_id;
+    select r.id, r.item_key, r.facility_id into v_head from core.records r
+     where r.kind = p_kind and r.id = p_item_id order by r.version desc limit 1;
     if v_head.id is null then
       perform internal.raise('AX404', 'record not found', 'record_not_found');
     end if;
@@ -226,22 +214,20 @@ begin
     end if;
     v_item := p_item_id;
     p_item_key := v_head.item_key;
-    execute format($q$select exists (select 1 from %s r where r.id = $1
-                                       and r.lifecycle_state in ('draft', 'in_review', 'approved'))$q$,
-                   v_reg.table_name)
-      into v_open using v_item;
+    select exists (select 1 from core.records r where r.kind = p_kind and r.id = v_item
+                      and r.lifecycle_state in ('draft', 'in_review', 'approved'))
+      into v_open;
     if v_open then
       perform internal.raise('AX409', 'this item already has an open change; decide or withdraw it first',
         'open_change_exists');
     end if;
   end if;
 
-  execute format($q$insert into %s (id, organization_id, facility_id, domain, item_key, content, created_by,
-      change_reason, change_request_id, lifecycle_state)
-    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'draft') returning record_id, version, record_hash$q$, v_reg.table_name)
-    into v_new
-    using v_item, v_caller.organization_id, p_facility_id, v_reg.fixed_domain, p_item_key, p_content,
-          v_caller.principal_id, v_reason, v_cr;
+  insert into core.records (kind, id, organization_id, facility_id, domain, item_key, content, created_by,
+                            change_reason, change_request_id, lifecycle_state)
+  values (p_kind, v_item, v_caller.organization_id, p_facility_id, v_reg.fixed_domain, p_item_key, p_content,
+          v_caller.principal_id, v_reason, v_cr, 'draft')
+  returning record_id, version, record_hash into v_new;
 
   insert into core.change_requests (id, organization_id, facility_id, domain, target_kind, target_item_id,
                                     proposed_record_id, proposed_record_hash, title, reason, author_id)
@@ -482,7 +468,9 @@ begin
   v_cr := internal.require_change_request(p_change_request_id);
   perform internal.require(v_caller, 'read', v_cr.domain, v_cr.facility_id);
   return internal.succeed(v_caller, internal.change_request_json(v_cr) || jsonb_build_object(
-    'proposed_record', internal.record_json(v_cr.target_kind, v_cr.proposed_record_id)), 'change_request', v_cr.id);
+    'proposed_record', (select internal.record_json(r) from core.records r
+                         where r.kind = v_cr.target_kind and r.record_id = v_cr.proposed_record_id)),
+    'change_request', v_cr.id);
 exception when others then
   get stacked diagnostics v_detail = pg_exception_detail;
   return internal.fail_call(p_caller, v_caller, sqlstate, sqlerrm, v_detail);
@@ -538,24 +526,26 @@ declare
 begin
   v_caller := internal.begin_call(p_caller, 'record.get');
   v_reg := internal.controlled_table(p_kind);
-  execute format('select record_id, facility_id, domain from %s r where r.id = $1 order by version desc limit 1',
-                 v_reg.table_name)
-    into v_head using p_item_id;
+  select r.record_id, r.facility_id, r.domain into v_head from core.records r
+   where r.kind = p_kind and r.id = p_item_id order by r.version desc limit 1;
   if v_head.record_id is null then
     perform internal.raise('AX404', 'record not found', 'record_not_found');
   end if;
   perform internal.require(v_caller, 'read', v_head.domain, v_head.facility_id);
-  execute format($q$select jsonb_build_object(
-      'item_id', $1,
-      'kind', %L,
-      'effective', (select internal.record_json(%L, r.record_id) from %s r where r.id = $1 and r.lifecycle_state = 'effective'),
-      'latest', internal.record_json(%L, $2),
-      'versions', (select jsonb_agg(jsonb_build_object('record_id', r.record_id, 'version', r.version,
-                     'lifecycle_state', r.lifecycle_state, 'created_at', r.created_at, 'created_by', r.created_by,
-                     'change_reason', r.change_reason, 'change_request_id', r.change_request_id,
-                     'record_hash', encode(r.record_hash, 'hex')) order by r.version)
-                   from %s r where r.id = $1))$q$, p_kind, p_kind, v_reg.table_name, p_kind, v_reg.table_name)
-    into v_result using p_item_id, v_head.record_id;
+  select jsonb_build_object(
+           'item_id', p_item_id,
+           'kind', p_kind,
+           'effective', (select internal.record_json(e) from core.records e
+                          where e.kind = p_kind and e.id = p_item_id and e.lifecycle_state = 'effective'),
+           'latest', (select internal.record_json(l) from core.records l
+                       where l.kind = p_kind and l.record_id = v_head.record_id),
+           'versions', jsonb_agg(jsonb_build_object('record_id', r.record_id, 'version', r.version,
+                         'lifecycle_state', r.lifecycle_state, 'created_at', r.created_at, 'created_by', r.created_by,
+                         'change_reason', r.change_reason, 'change_request_id', r.change_request_id,
+                         'record_hash', encode(r.record_hash, 'hex')) order by r.version))
+    into v_result
+    from core.records r
+   where r.kind = p_kind and r.id = p_item_id;
   return internal.succeed(v_caller, v_result, p_kind, p_item_id);
 exception when others then
   get stacked diagnostics v_detail = pg_exception_detail;
@@ -583,10 +573,9 @@ begin
     perform internal.require_facility(p_facility_id);
   end if;
   perform internal.require(v_caller, 'read', coalesce(v_reg.fixed_domain, 'configuration'), p_facility_id);
-  execute format($q$select coalesce(jsonb_agg(internal.record_json(%L, r.record_id) order by r.item_key), '[]'::jsonb)
-      from %s r where r.facility_id is not distinct from $1 and r.lifecycle_state = 'effective'$q$,
-      p_kind, v_reg.table_name)
-    into v_result using p_facility_id;
+  select coalesce(jsonb_agg(internal.record_json(r) order by r.item_key), '[]'::jsonb) into v_result
+    from core.records r
+   where r.kind = p_kind and r.facility_id is not distinct from p_facility_id and r.lifecycle_state = 'effective';
   return internal.succeed(v_caller, v_result);
 exception when others then
   get stacked diagnostics v_detail = pg_exception_detail;

@@ -6,16 +6,14 @@
 
 create function internal.export_ts(p timestamptz)
 returns text
-language sql immutable parallel safe
-set search_path = pg_catalog, pg_temp
+language sql stable parallel safe
 return pg_catalog.to_char(p at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
 
 create function internal.audit_event_export(e audit.audit_events)
 returns jsonb
 language sql stable parallel safe
-set search_path = pg_catalog, pg_temp
 return pg_catalog.jsonb_build_object(
-  'stream', 'audit_events', 'organization_id', e.organization_id, 'seq', e.seq, 'id', e.id,
+  'stream', 'audit_events', 'organization_id', e.organization_id, 'lane', e.lane, 'seq', e.seq, 'id', e.id,
   'occurred_at', internal.export_ts(e.occurred_at), 'session_id', e.session_id, 'actor_id', e.actor_id,
   'event_type', e.event_type, 'domain', e.domain, 'facility_id', e.facility_id, 'target_table', e.target_table,
   'target_id', e.target_id, 'target_record_id', e.target_record_id,
@@ -27,9 +25,8 @@ return pg_catalog.jsonb_build_object(
 create function internal.session_event_export(e audit.session_events)
 returns jsonb
 language sql stable parallel safe
-set search_path = pg_catalog, pg_temp
 return pg_catalog.jsonb_build_object(
-  'stream', 'session_events', 'organization_id', e.organization_id, 'seq', e.seq, 'id', e.id,
+  'stream', 'session_events', 'organization_id', e.organization_id, 'lane', e.lane, 'seq', e.seq, 'id', e.id,
   'occurred_at', internal.export_ts(e.occurred_at), 'session_id', e.session_id, 'principal_id', e.principal_id,
   'operation', e.operation, 'target_type', e.target_type, 'target_id', e.target_id, 'outcome', e.outcome,
   'error_code', e.error_code, 'client_ip', e.client_ip::text, 'request_id', e.request_id,
@@ -56,7 +53,25 @@ end
 $$;
 grant execute on function internal.limit_arg(integer, integer) to axiom_definer;
 
--- Requires: audit:read organization-wide. Newest first; p_before_seq pages backwards.
+-- A keyset cursor for newest-first listings: "<occurred_at as exported>|<id>" of the last row seen.
+create function internal.parse_time_cursor(p text, out at timestamptz, out id uuid)
+language plpgsql stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if p is null then
+    return;
+  end if;
+  if p !~ '^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z\|[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$' then
+    perform internal.raise('AX400', 'before is the cursor of the previous page', 'invalid_cursor');
+  end if;
+  at := split_part(p, '|', 1)::timestamptz;
+  id := split_part(p, '|', 2)::uuid;
+end
+$$;
+grant execute on function internal.parse_time_cursor(text) to axiom_definer;
+
+-- Requires: audit:read organization-wide. Newest first; filter.before (a cursor) pages backwards.
 create function api.audit_event_list(p_caller jsonb, p_filter jsonb default '{}')
 returns jsonb
 language plpgsql volatile security definer
@@ -67,7 +82,7 @@ declare
   v_detail text;
   v_result jsonb;
   v_limit integer;
-  v_before bigint;
+  v_before record;
   v_type text;
   v_target uuid;
 begin
@@ -77,19 +92,21 @@ begin
     perform internal.raise('AX400', 'filter is an object', 'invalid_filter');
   end if;
   v_limit := internal.limit_arg((p_filter ->> 'limit')::integer, 500);
-  v_before := (p_filter ->> 'before_seq')::bigint;
+  v_before := internal.parse_time_cursor(p_filter ->> 'before');
   v_type := p_filter ->> 'event_type';
   v_target := (p_filter ->> 'target_id')::uuid;
   select coalesce(jsonb_agg(internal.audit_event_export(e) - 'state_ciphertext'
-                            || jsonb_build_object('has_state', e.state_ciphertext is not null) order by e.seq desc),
+                            || jsonb_build_object('has_state', e.state_ciphertext is not null,
+                                                  'cursor', internal.export_ts(e.occurred_at) || '|' || e.id)
+                            order by e.occurred_at desc, e.id desc),
                   '[]'::jsonb)
     into v_result
     from (select * from audit.audit_events e
            where e.organization_id = v_caller.organization_id
-             and (v_before is null or e.seq < v_before)
+             and (v_before.at is null or (e.occurred_at, e.id) < (v_before.at, v_before.id))
              and (v_type is null or e.event_type = v_type)
              and (v_target is null or e.target_id = v_target or v_target = any (e.related_ids))
-           order by e.seq desc
+           order by e.occurred_at desc, e.id desc
            limit v_limit) e;
   return internal.succeed(v_caller, v_result);
 exception when others then
@@ -110,7 +127,7 @@ declare
   v_detail text;
   v_result jsonb;
   v_limit integer;
-  v_before bigint;
+  v_before record;
   v_outcome text;
   v_principal uuid;
 begin
@@ -120,17 +137,19 @@ begin
     perform internal.raise('AX400', 'filter is an object', 'invalid_filter');
   end if;
   v_limit := internal.limit_arg((p_filter ->> 'limit')::integer, 500);
-  v_before := (p_filter ->> 'before_seq')::bigint;
+  v_before := internal.parse_time_cursor(p_filter ->> 'before');
   v_outcome := p_filter ->> 'outcome';
   v_principal := (p_filter ->> 'principal_id')::uuid;
-  select coalesce(jsonb_agg(internal.session_event_export(e) order by e.seq desc), '[]'::jsonb)
+  select coalesce(jsonb_agg(internal.session_event_export(e)
+                            || jsonb_build_object('cursor', internal.export_ts(e.occurred_at) || '|' || e.id)
+                            order by e.occurred_at desc, e.id desc), '[]'::jsonb)
     into v_result
     from (select * from audit.session_events e
            where e.organization_id = v_caller.organization_id
-             and (v_before is null or e.seq < v_before)
+             and (v_before.at is null or (e.occurred_at, e.id) < (v_before.at, v_before.id))
              and (v_outcome is null or e.outcome = v_outcome)
              and (v_principal is null or e.principal_id = v_principal)
-           order by e.seq desc
+           order by e.occurred_at desc, e.id desc
            limit v_limit) e;
   return internal.succeed(v_caller, v_result);
 exception when others then
@@ -205,7 +224,7 @@ comment on function api.installation_verify(text) is 'Requires: the installation
 
 -- Requires: audit:read organization-wide. One page of an export stream of the caller's organization:
 --   'manifest'                         the list of streams (one row)
---   'audit_events' | 'session_events'  cursor = last seq
+--   'audit_events' | 'session_events'  cursor = '<lane>/<seq>' of the last row (ordered by lane, then seq)
 --   'records:<kind>'                   cursor = '<item id>/<version>' (ordered by item, then version)
 create function api.audit_export(p_caller jsonb, p_stream text, p_cursor text default null, p_limit integer default 1000)
 returns jsonb
@@ -217,6 +236,7 @@ declare
   v_detail text;
   v_rows jsonb;
   v_limit integer;
+  v_after_lane smallint;
   v_after_seq bigint;
   v_after_item uuid;
   v_after_version integer;
@@ -235,22 +255,25 @@ begin
            null
       into v_rows, v_next;
   elsif p_stream in ('audit_events', 'session_events') then
-    if p_cursor is not null and p_cursor !~ '^[0-9]{1,18}$' then
-      perform internal.raise('AX400', 'cursor is the last seq of the previous page', 'invalid_cursor');
+    if p_cursor is not null and p_cursor !~ '^[0-9]{1,2}/[0-9]{1,18}$' then
+      perform internal.raise('AX400', 'cursor is <lane>/<seq> of the previous page', 'invalid_cursor');
     end if;
-    v_after_seq := coalesce(p_cursor::bigint, 0);
+    v_after_lane := coalesce(split_part(p_cursor, '/', 1)::smallint, -1);
+    v_after_seq := coalesce(split_part(p_cursor, '/', 2)::bigint, 0);
     if p_stream = 'audit_events' then
-      select coalesce(jsonb_agg(internal.audit_event_export(e) order by e.seq), '[]'::jsonb), max(e.seq)::text
+      select coalesce(jsonb_agg(internal.audit_event_export(e) order by e.lane, e.seq), '[]'::jsonb),
+             (array_agg(e.lane || '/' || e.seq order by e.lane desc, e.seq desc))[1]
         into v_rows, v_next
         from (select * from audit.audit_events e
-               where e.organization_id = v_caller.organization_id and e.seq > v_after_seq
-               order by e.seq limit v_limit) e;
+               where e.organization_id = v_caller.organization_id and (e.lane, e.seq) > (v_after_lane, v_after_seq)
+               order by e.lane, e.seq limit v_limit) e;
     else
-      select coalesce(jsonb_agg(internal.session_event_export(e) order by e.seq), '[]'::jsonb), max(e.seq)::text
+      select coalesce(jsonb_agg(internal.session_event_export(e) order by e.lane, e.seq), '[]'::jsonb),
+             (array_agg(e.lane || '/' || e.seq order by e.lane desc, e.seq desc))[1]
         into v_rows, v_next
         from (select * from audit.session_events e
-               where e.organization_id = v_caller.organization_id and e.seq > v_after_seq
-               order by e.seq limit v_limit) e;
+               where e.organization_id = v_caller.organization_id and (e.lane, e.seq) > (v_after_lane, v_after_seq)
+               order by e.lane, e.seq limit v_limit) e;
     end if;
   elsif p_stream like 'records:%' then
     v_reg := internal.controlled_table(substr(p_stream, 9));
@@ -261,23 +284,23 @@ begin
       v_after_item := split_part(p_cursor, '/', 1)::uuid;
       v_after_version := split_part(p_cursor, '/', 2)::integer;
     end if;
-    execute format($q$
-      select coalesce(jsonb_agg(x.j order by x.id, x.version), '[]'::jsonb),
-             (array_agg(x.id::text || '/' || x.version order by x.id desc, x.version desc))[1]
-        from (select r.id, r.version, jsonb_build_object(
-                'stream', 'records', 'table', %L, 'record_id', r.record_id, 'id', r.id,
-                'organization_id', r.organization_id, 'facility_id', r.facility_id, 'domain', r.domain,
-                'item_key', r.item_key, 'version', r.version, 'previous_record_id', r.previous_record_id,
-                'content', r.content::text, 'created_at', internal.export_ts(r.created_at), 'created_by', r.created_by,
-                'change_reason', r.change_reason, 'change_request_id', r.change_request_id,
-                'lifecycle_state', r.lifecycle_state,
-                'previous_record_hash', encode(r.previous_record_hash, 'hex'),
-                'record_hash', encode(r.record_hash, 'hex')) as j
-                from %s r
-               where r.organization_id = $1 and ($2 is null or (r.id, r.version) > ($2, $3))
-               order by r.id, r.version
-               limit $4) x$q$, v_reg.table_name, v_reg.table_name)
-      into v_rows, v_next using v_caller.organization_id, v_after_item, v_after_version, v_limit;
+    select coalesce(jsonb_agg(x.j order by x.id, x.version), '[]'::jsonb),
+           (array_agg(x.id::text || '/' || x.version order by x.id desc, x.version desc))[1]
+      into v_rows, v_next
+      from (select r.id, r.version, jsonb_build_object(
+              'stream', 'records', 'table', v_reg.table_name, 'record_id', r.record_id, 'id', r.id,
+              'organization_id', r.organization_id, 'facility_id', r.facility_id, 'domain', r.domain,
+              'item_key', r.item_key, 'version', r.version, 'previous_record_id', r.previous_record_id,
+              'content', r.content::text, 'created_at', internal.export_ts(r.created_at), 'created_by', r.created_by,
+              'change_reason', r.change_reason, 'change_request_id', r.change_request_id,
+              'lifecycle_state', r.lifecycle_state,
+              'previous_record_hash', encode(r.previous_record_hash, 'hex'),
+              'record_hash', encode(r.record_hash, 'hex')) as j
+              from core.records r
+             where r.kind = v_reg.kind and r.organization_id = v_caller.organization_id
+               and (v_after_item is null or (r.id, r.version) > (v_after_item, v_after_version))
+             order by r.id, r.version
+             limit v_limit) x;
   else
     perform internal.raise('AX400', 'stream is manifest, audit_events, session_events or records:<kind>', 'invalid_stream');
   end if;
@@ -334,6 +357,8 @@ begin
      where p.pronamespace = 'api'::regnamespace and p.proowner <> 'axiom_definer'::regrole
   loop
     call internal.set_function_owner(v_fn, 'axiom_definer');
+    -- Hashes cover UTF-8 bytes (db/migrations/001): every call runs with client_encoding UTF8.
+    execute format('alter function %s set client_encoding = %L', v_fn, 'UTF8');
   end loop;
   revoke all on all functions in schema api from public;
   grant execute on all functions in schema api to axiom_user, axiom_worker;

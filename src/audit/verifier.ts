@@ -44,6 +44,7 @@ export class ExportFormatError extends Error {
 
 interface EventRow {
   organization_id: string;
+  lane: number;
   seq: number;
   id: string;
   hash: string;
@@ -95,11 +96,13 @@ export function verifyExport(rows: Iterable<ExportRow>): VerifyResult {
     } else if (row.stream === 'audit_events' || row.stream === 'session_events') {
       const r = row as unknown as EventRow;
       str(row, 'organization_id');
+      num(row, 'lane');
       num(row, 'seq');
       str(row, 'hash');
-      const byOrg = events[row.stream];
-      let list = byOrg.get(r.organization_id);
-      if (!list) byOrg.set(r.organization_id, (list = []));
+      const byLane = events[row.stream];
+      const key = `${r.organization_id}/${String(r.lane).padStart(2, '0')}`;
+      let list = byLane.get(key);
+      if (!list) byLane.set(key, (list = []));
       list.push(r);
       counts[`audit.${row.stream}`]! += 1;
     } else if (row.stream === 'records') {
@@ -139,8 +142,8 @@ export function verifyExport(rows: Iterable<ExportRow>): VerifyResult {
       (r) => hashRow(enc, 'audit.session_events', sessionEventFields, r),
     ],
   ];
-  for (const [table, byOrg, hash] of chains) {
-    for (const [org, list] of byOrg) {
+  for (const [table, byLane, hash] of chains) {
+    for (const list of byLane.values()) {
       list.sort((a, b) => a.seq - b.seq);
       let prev: EventRow | undefined;
       for (const r of list) {
@@ -149,8 +152,16 @@ export function verifyExport(rows: Iterable<ExportRow>): VerifyResult {
         if (r.seq !== expectedSeq) problem = 'sequence_gap';
         else if (safeHash(hash, r) !== r.hash) problem = 'hash_mismatch';
         else if ((r.previous_hash ?? null) !== (prev?.hash ?? null)) problem = 'broken_link';
-        if (problem)
-          problems.push({ table, organizationId: org, recordId: r.id, position: r.seq, problem });
+        if (problem) {
+          const position = r.lane * 1e12 + r.seq; // the SQL verifier's ordering: lanes, then seq
+          problems.push({
+            table,
+            organizationId: r.organization_id,
+            recordId: r.id,
+            position,
+            problem,
+          });
+        }
         prev = r;
       }
     }

@@ -6,6 +6,9 @@ import { createHash } from 'node:crypto';
 export type FieldType =
   'uuid' | 'int4' | 'int8' | 'bool' | 'ts' | 'text' | 'jsonb' | 'bytea' | 'uuid[]';
 
+/** PostgreSQL's built-in type oid of uuid (fixed in every version). */
+const UUID_OID = 2950;
+
 /** Microseconds between 1970-01-01 and 2000-01-01 (PostgreSQL's timestamp epoch). */
 const PG_EPOCH_US = 946_684_800_000_000n;
 
@@ -56,16 +59,15 @@ export class Encoder {
     this.buf = next;
   }
 
-  private byte(b: number): void {
-    this.ensure(1);
-    this.buf[this.pos++] = b;
+  private length(n: number): void {
+    this.ensure(4);
+    this.buf.writeInt32BE(n, this.pos);
+    this.pos += 4;
   }
 
-  private lengthPrefixed(bytes: Buffer): void {
-    this.ensure(5 + bytes.length);
-    this.buf[this.pos++] = 1;
-    this.buf.writeUInt32BE(bytes.length, this.pos);
-    this.pos += 4;
+  private raw(bytes: Buffer): void {
+    this.length(bytes.length);
+    this.ensure(bytes.length);
     bytes.copy(this.buf, this.pos);
     this.pos += bytes.length;
   }
@@ -75,40 +77,41 @@ export class Encoder {
   }
 
   /**
-   * Encode one field. Values use the export encoding: uuid as lowercase text, ts as
-   * "YYYY-MM-DDTHH:MM:SS.ffffffZ", bytea as lowercase hex (or a Buffer), jsonb as PostgreSQL's text.
+   * Encode one field: a 4-byte big-endian signed length (-1 for NULL), then the bytes. Values use the
+   * export encoding: uuid as lowercase text, ts as "YYYY-MM-DDTHH:MM:SS.ffffffZ", bytea as lowercase
+   * hex (or a Buffer), jsonb as PostgreSQL's text.
    */
   field(type: FieldType, value: unknown): this {
     if (value === null || value === undefined) {
-      this.byte(0);
+      this.length(-1);
       return this;
     }
     switch (type) {
       case 'uuid': {
-        if (typeof value !== 'string' || !uuidRe.test(value))
+        if (typeof value !== 'string' || !uuidRe.test(value)) {
           throw new EncodingError(`not a uuid: ${String(value).slice(0, 60)}`);
-        this.ensure(17);
-        this.buf[this.pos++] = 1;
+        }
+        this.length(16);
+        this.ensure(16);
         this.pos += this.buf.write(value.replace(/-/g, ''), this.pos, 16, 'hex');
         return this;
       }
       case 'int4':
       case 'int8': {
-        const n =
-          typeof value === 'bigint'
-            ? value
-            : typeof value === 'number' || typeof value === 'string'
-              ? BigInt(value)
-              : NaN;
-        if (typeof n !== 'bigint') throw new EncodingError(`not an integer: ${String(value)}`);
+        let n: bigint;
+        try {
+          n = BigInt(value as string | number | bigint);
+        } catch {
+          throw new EncodingError(`not an integer: ${String(value).slice(0, 40)}`);
+        }
         if (type === 'int4') {
-          this.ensure(5);
-          this.buf[this.pos++] = 1;
+          this.length(4);
+          this.ensure(4);
           this.buf.writeInt32BE(Number(n), this.pos);
           this.pos += 4;
         } else {
-          this.ensure(9);
-          this.buf[this.pos++] = 1;
+          this.length(8);
+          this.ensure(8);
           this.buf.writeBigInt64BE(n, this.pos);
           this.pos += 8;
         }
@@ -116,23 +119,27 @@ export class Encoder {
       }
       case 'bool':
         if (typeof value !== 'boolean') throw new EncodingError('not a boolean');
-        this.ensure(2);
-        this.buf[this.pos++] = 1;
+        this.length(1);
+        this.ensure(1);
         this.buf[this.pos++] = value ? 1 : 0;
         return this;
       case 'ts': {
         if (typeof value !== 'string') throw new EncodingError('not a timestamp string');
-        this.ensure(9);
-        this.buf[this.pos++] = 1;
+        this.length(8);
+        this.ensure(8);
         this.buf.writeBigInt64BE(timestampToPgMicros(value), this.pos);
         this.pos += 8;
         return this;
       }
       case 'text':
-      case 'jsonb':
+      case 'jsonb': {
         if (typeof value !== 'string') throw new EncodingError(`${type} must be given as a string`);
-        this.lengthPrefixed(Buffer.from(value, 'utf8'));
+        const n = Buffer.byteLength(value, 'utf8');
+        this.length(n);
+        this.ensure(n);
+        this.pos += this.buf.write(value, this.pos, n, 'utf8');
         return this;
+      }
       case 'bytea': {
         const bytes = Buffer.isBuffer(value)
           ? value
@@ -140,18 +147,30 @@ export class Encoder {
             ? Buffer.from(value, 'hex')
             : undefined;
         if (!bytes) throw new EncodingError('bytea must be lowercase hex or a Buffer');
-        this.lengthPrefixed(bytes);
+        this.raw(bytes);
         return this;
       }
       case 'uuid[]': {
+        // PostgreSQL's array_send format for a one-dimensional uuid array with lower bound 1.
         if (!Array.isArray(value)) throw new EncodingError('uuid[] must be an array');
-        this.ensure(5 + 16 * value.length);
-        this.buf[this.pos++] = 1;
-        this.buf.writeUInt32BE(value.length, this.pos);
-        this.pos += 4;
+        const n = value.length;
+        const size = n === 0 ? 12 : 20 + 20 * n;
+        this.length(size);
+        this.ensure(size);
+        this.buf.writeInt32BE(n === 0 ? 0 : 1, this.pos);
+        this.buf.writeInt32BE(0, this.pos + 4);
+        this.buf.writeInt32BE(UUID_OID, this.pos + 8);
+        this.pos += 12;
+        if (n > 0) {
+          this.buf.writeInt32BE(n, this.pos);
+          this.buf.writeInt32BE(1, this.pos + 4);
+          this.pos += 8;
+        }
         for (const u of value) {
           if (typeof u !== 'string' || !uuidRe.test(u))
             throw new EncodingError('uuid[] holds a non-uuid');
+          this.buf.writeInt32BE(16, this.pos);
+          this.pos += 4;
           this.pos += this.buf.write(u.replace(/-/g, ''), this.pos, 16, 'hex');
         }
         return this;
@@ -176,6 +195,7 @@ export interface FieldSpec {
 /** The hashed fields of each chained table, in hash order (docs/hashing.md). */
 export const sessionEventFields: readonly FieldSpec[] = [
   { name: 'organization_id', type: 'uuid' },
+  { name: 'lane', type: 'int4' },
   { name: 'seq', type: 'int8' },
   { name: 'id', type: 'uuid' },
   { name: 'occurred_at', type: 'ts' },
@@ -193,6 +213,7 @@ export const sessionEventFields: readonly FieldSpec[] = [
 
 export const auditEventFields: readonly FieldSpec[] = [
   { name: 'organization_id', type: 'uuid' },
+  { name: 'lane', type: 'int4' },
   { name: 'seq', type: 'int8' },
   { name: 'id', type: 'uuid' },
   { name: 'occurred_at', type: 'ts' },

@@ -272,8 +272,8 @@ describe('the catalog', () => {
       'axiom_auth:session_identity',
       'axiom_verifier:chain_counts',
       'axiom_verifier:verify_all',
-      'axiom_verifier:verify_controlled_table',
       'axiom_verifier:verify_event_chains',
+      'axiom_verifier:verify_records',
     ]);
     const authTables = await rows<{ t: string }>(
       t.superuser,

@@ -215,56 +215,93 @@ describe('tampering', () => {
     });
   });
 
-  it('detects a changed, a deleted and a reordered audit event', async () => {
-    const t = db();
-    const ev = (
-      await t.superuser.query<{ id: string; seq: number }>(
-        `select id, seq from audit.audit_events where organization_id = $1 order by seq limit 6`,
+  /** The busiest lane of the organization's audit chain, and its first events in order. */
+  async function busiestLane(
+    t: ReturnType<typeof db>,
+    table = 'audit.audit_events',
+  ): Promise<{ lane: number; ids: string[] }> {
+    const lane = (
+      await t.superuser.query<{ lane: number }>(
+        `select lane from ${table} where organization_id = $1 group by lane order by count(*) desc, lane limit 1`,
         [org.id],
       )
-    ).rows;
+    ).rows[0]!.lane;
+    const ids = (
+      await t.superuser.query<{ id: string }>(
+        `select id from ${table} where organization_id = $1 and lane = $2 order by seq`,
+        [org.id, lane],
+      )
+    ).rows.map((r) => r.id);
+    return { lane, ids };
+  }
+
+  it('detects a changed audit event', async () => {
+    const t = db();
+    const { lane, ids } = await busiestLane(t);
+    expect(ids.length).toBeGreaterThan(5);
     await tamper(t, [
-      `update audit.audit_events set reason = 'rewritten' where organization_id = $1 and seq = 3`,
-      [org.id],
+      `update audit.audit_events set reason = 'rewritten' where organization_id = $1 and lane = $2 and seq = 3`,
+      [org.id, lane],
     ]);
     await expectFirstProblem(t, {
       table: 'audit.audit_events',
-      recordId: ev[2]!.id,
+      recordId: ids[2]!,
       problem: 'hash_mismatch',
     });
   });
 
   it('detects a deleted middle audit event', async () => {
     const t = db();
-    const ev = (
-      await t.superuser.query<{ id: string }>(
-        `select id from audit.audit_events where organization_id = $1 order by seq limit 6`,
-        [org.id],
-      )
-    ).rows;
+    const { lane, ids } = await busiestLane(t);
     await tamper(t, [
-      `delete from audit.audit_events where organization_id = $1 and seq = 4`,
-      [org.id],
+      `delete from audit.audit_events where organization_id = $1 and lane = $2 and seq = 4`,
+      [org.id, lane],
     ]);
     await expectFirstProblem(t, {
       table: 'audit.audit_events',
-      recordId: ev[4]!.id,
+      recordId: ids[4]!,
       problem: 'sequence_gap',
+    });
+  });
+
+  it('detects two audit events swapped', async () => {
+    const t = db();
+    const { lane, ids } = await busiestLane(t);
+    await tamper(
+      t,
+      [
+        `update audit.audit_events set seq = 1000000 where organization_id = $1 and lane = $2 and seq = 3`,
+        [org.id, lane],
+      ],
+      [
+        `update audit.audit_events set seq = 3 where organization_id = $1 and lane = $2 and seq = 4`,
+        [org.id, lane],
+      ],
+      [
+        `update audit.audit_events set seq = 4 where organization_id = $1 and lane = $2 and seq = 1000000`,
+        [org.id, lane],
+      ],
+    );
+    // The event now at position 3 was the fourth: its hash covers seq 4.
+    await expectFirstProblem(t, {
+      table: 'audit.audit_events',
+      recordId: ids[3]!,
+      problem: 'hash_mismatch',
     });
   });
 
   it('detects dropped newest audit events when they recorded versions, and says what it cannot see', async () => {
     const t = db();
-    // The newest events include the version_created event of the third policy version.
+    // Drop the lane's tail from the version_created event of the third policy version on.
     const newest = (
-      await t.superuser.query<{ seq: number }>(
-        `select seq from audit.audit_events where organization_id = $1 and target_record_id = $2 and event_type = 'record.version_created'`,
+      await t.superuser.query<{ lane: number; seq: number }>(
+        `select lane, seq from audit.audit_events where organization_id = $1 and target_record_id = $2 and event_type = 'record.version_created'`,
         [org.id, policyVersions[2]],
       )
-    ).rows[0]!.seq;
+    ).rows[0]!;
     await tamper(t, [
-      `delete from audit.audit_events where organization_id = $1 and seq >= $2`,
-      [org.id, newest],
+      `delete from audit.audit_events where organization_id = $1 and lane = $2 and seq >= $3`,
+      [org.id, newest.lane, newest.seq],
     ]);
     await expectFirstProblem(t, {
       table: 'core.policies',
@@ -275,15 +312,10 @@ describe('tampering', () => {
 
   it('cannot see a dropped tail of session events on its own (signed checkpoints close this; issue 8)', async () => {
     const t = db();
-    const max = (
-      await t.superuser.query<{ m: number }>(
-        `select max(seq)::int as m from audit.session_events where organization_id = $1`,
-        [org.id],
-      )
-    ).rows[0]!.m;
+    const { lane, ids } = await busiestLane(t, 'audit.session_events');
     await tamper(t, [
-      `delete from audit.session_events where organization_id = $1 and seq > $2`,
-      [org.id, max - 3],
+      `delete from audit.session_events where organization_id = $1 and lane = $2 and seq > $3`,
+      [org.id, lane, ids.length - 3],
     ]);
     // Honest limit of a hash chain: a truncated tail is a shorter valid chain. The verifiers still agree.
     const sql = await sqlVerify(t);

@@ -17,6 +17,7 @@ export const vector = {
   subject: 'audit.session_events',
   row: {
     organization_id: '0b8f3a52-6f0e-4c39-9d0e-6f1f7a1e2b3c',
+    lane: 3,
     seq: 1,
     id: '5d2c0c3e-1d7a-4c4f-8d1e-2f3a4b5c6d7e',
     occurred_at: '2026-11-25T12:00:00.123456Z',
@@ -39,8 +40,8 @@ describe('canonical encoding v1', () => {
     const ts = hashRow(new Encoder(), vector.subject, sessionEventFields, vector.row);
     const r = vector.row;
     const sql = await t.superuser.query<{ h: string }>(
-      `select encode(internal.session_event_hash(row($1::uuid, $2::bigint, $3::uuid, $4::timestamptz, $5::uuid, $6::uuid, $7, $8,
-          $9::uuid, $10, $11, $12::inet, $13, $14::bytea, '\\x00'::bytea)::audit.session_events), 'hex') as h`,
+      `select encode(internal.session_event_hash($1::uuid, $15::smallint, $2::bigint, $3::uuid, $4::timestamptz, $5::uuid, $6::uuid,
+          $7, $8, $9::uuid, $10, $11, $12::inet, $13, $14::bytea), 'hex') as h`,
       [
         r.organization_id,
         r.seq,
@@ -56,10 +57,11 @@ describe('canonical encoding v1', () => {
         r.client_ip,
         r.request_id,
         r.previous_hash,
+        r.lane,
       ],
     );
     expect(ts).toBe(sql.rows[0]!.h);
-    expect(ts).toBe('0e7973c6e6a5e0151f150c93993a245b56dd4c32f5b3fd8343fb08ff92bfbc54');
+    expect(ts).toBe('ae1aeda86c09ed08136501e9d602faca32a3c0968476b1d0e8f617e04d3c4cce');
   });
 
   it('encodes every field type to the same bytes as PostgreSQL', async () => {
