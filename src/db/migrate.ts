@@ -78,6 +78,7 @@ export async function migrate(
         installation.bcryptCost,
       ],
     );
+    await loadPasswordDenylist(client);
     return {
       applied: applied.map((m) => m.filename.split('/').pop() ?? m.filename),
       version: await currentSchemaVersion(client),
@@ -85,6 +86,28 @@ export async function migrate(
   } finally {
     await client.end();
   }
+}
+
+/**
+ * The common-password denylist (sha256 of each lowercased password) from the zxcvbn-ts dictionary,
+ * loaded once; the database refuses these passwords (internal.hash_password).
+ */
+async function loadPasswordDenylist(client: pg.Client): Promise<void> {
+  const present = await client.query(
+    `select to_regclass('internal.password_denylist') is not null as p`,
+  );
+  if (!present.rows[0]?.p) return;
+  const { rows } = await client.query<{ n: number }>(
+    `select count(*)::int as n from internal.password_denylist`,
+  );
+  if ((rows[0]?.n ?? 0) > 0) return;
+  const { dictionary } = await import('@zxcvbn-ts/language-common');
+  const words = new Set((dictionary['passwords-common'] as string[]).map((w) => w.toLowerCase()));
+  const hashes = [...words].map((w) => createHash('sha256').update(w, 'utf8').digest());
+  await client.query(
+    `insert into internal.password_denylist (sha256) select unnest($1::bytea[]) on conflict do nothing`,
+    [hashes],
+  );
 }
 
 export async function currentSchemaVersion(client: pg.Client | pg.Pool): Promise<number> {

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Api, Caller } from '../db/api.js';
 import type { KekProvider } from '../security/kek.js';
 import { generateOrgKeyPair, wrapOrgKey, type OrgKeyPair } from '../security/orgkeys.js';
+import { answerWithPassword, requestSignature } from '../identity/signatures.js';
 
 export interface DemoPerson {
   email: string;
@@ -62,6 +63,21 @@ export async function seedDemo(
       ])
     ).token,
   });
+  // Approving or rejecting is signing: a challenge bound to the proposed version, answered with the password.
+  const signature = async (
+    who: { session: Caller; email: string; password: string },
+    crId: string,
+    meaning: 'approved' | 'rejected',
+  ): Promise<{ challenge_id: string }> => {
+    const ch = await requestSignature(
+      api,
+      who.session,
+      { type: 'change_request', id: crId },
+      meaning,
+    );
+    await answerWithPassword(api, who.session, ch, { email: who.email, password: who.password });
+    return { challenge_id: ch.id };
+  };
   const admin = await signIn(adminEmail, adminPassword);
 
   const prod = await api.call<{ id: string; slug: string }>(
@@ -195,13 +211,15 @@ export async function seedDemo(
       'change advisory board',
     );
     item = cr.target_item_id;
-    const approver = cap === 5 ? aliceSession : carolSession; // Alice approves under her delegation
+    // Alice approves under her delegation.
+    const approver =
+      cap === 5 ? { session: aliceSession, ...alice } : { session: carolSession, ...carol };
     const done = await api.call<Cr>(
       'change_request_approve',
-      approver,
+      approver.session,
       cr.id,
       cr.proposed_record_hash,
-      null,
+      await signature(approver, cr.id, 'approved'),
       'approved in the weekly CAB',
     );
     changeRequests[changeRequests.length - 1] = done;
@@ -237,7 +255,7 @@ export async function seedDemo(
     tags.id,
     tags.proposed_record_hash,
     'Add Environment to the list first',
-    null,
+    await signature({ session: aliceSession, ...alice }, tags.id, 'rejected'),
   );
   changeRequests[changeRequests.length - 1] = rejected;
 

@@ -6,10 +6,12 @@ import { connectionString } from '../../src/db/bootstrap.js';
 import { useTestDatabase } from '../support/db.js';
 import {
   agentSession,
+  approveChange,
   createFacility,
   createOrg,
   createUser,
   refused,
+  rejectChange,
   type TestOrg,
   type TestUser,
 } from '../support/fixtures.js';
@@ -150,14 +152,23 @@ describe('change management', () => {
       'conflict',
       'record_changed',
     );
-    const approved = await t.api.call<Cr & { decisions: Array<{ decision: string }> }>(
-      'change_request_approve',
-      approver.caller,
-      cr.id,
-      cr.proposed_record_hash,
-      null,
-      'approved in CAB',
+    // Approving is signing: without an e-signature the approval is refused.
+    await refused(
+      t.api.call(
+        'change_request_approve',
+        approver.caller,
+        cr.id,
+        cr.proposed_record_hash,
+        null,
+        null,
+      ),
+      'unauthenticated',
+      'signature_required',
     );
+    const approved = await approveChange<
+      Cr & { decisions: Array<{ decision: string; signature_id: string }> }
+    >(t, approver, cr, 'approved in CAB');
+    expect(approved.decisions.find((d) => d.decision === 'approved')?.signature_id).toBeTruthy();
     expect(approved.state).toBe('approved');
     expect(approved.decisions.map((d) => d.decision)).toEqual(['reviewed', 'approved']);
 
@@ -226,14 +237,7 @@ describe('change management', () => {
       ),
       'forbidden',
     );
-    const rejected = await t.api.call<Cr>(
-      'change_request_reject',
-      approver.caller,
-      cr.id,
-      cr.proposed_record_hash,
-      'not before 25 successes',
-      null,
-    );
+    const rejected = await rejectChange<Cr>(t, approver, cr, 'not before 25 successes');
     expect(rejected.state).toBe('rejected');
     await refused(
       t.api.call(

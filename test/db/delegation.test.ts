@@ -5,6 +5,7 @@ import { connectionString } from '../../src/db/bootstrap.js';
 import { useTestDatabase } from '../support/db.js';
 import {
   agentSession,
+  approveChange,
   createFacility,
   createOrg,
   createUser,
@@ -492,14 +493,7 @@ describe('every delegation refusal', () => {
       inDays(1),
       'cover',
     );
-    const approved = await t.api.call<{ state: string }>(
-      'change_request_approve',
-      w.peer.caller,
-      cr.id,
-      cr.proposed_record_hash,
-      null,
-      null,
-    );
+    const approved = await approveChange(t, w.peer, cr);
     expect(approved.state).toBe('approved');
   });
 });

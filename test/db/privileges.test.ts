@@ -186,7 +186,8 @@ describe('the catalog', () => {
       `select table_schema || '.' || table_name as t, column_name as col from information_schema.column_privileges
         where grantee = 'axiom_definer' and privilege_type = 'UPDATE' order by 1, 2`,
     );
-    const lifecycle = new Set([
+    // Lifecycle columns of history tables, and the settings of an organization (not versioned data).
+    const mutable = new Set([
       'lifecycle_state',
       'lifecycle_changed_at',
       'lifecycle_changed_by',
@@ -206,8 +207,32 @@ describe('the catalog', () => {
       'state',
       'submitted_at',
       'decided_at',
+      'last_signed_at',
+      'satisfied_factors',
+      'identification_confirmed',
+      'consumed_at',
+      'signature_id',
+      'sign_count',
+      'last_used_at',
+      'removed_at',
+      'last_login_at',
+      'password_min_length',
+      'password_history',
+      'password_max_age_days',
+      'lockout_threshold',
+      'lockout_minutes',
+      'session_idle_minutes',
+      'session_max_hours',
+      'signing_continuity_minutes',
+      'max_delegation_days',
     ]);
-    expect(updatable.filter((u) => !lifecycle.has(u.col))).toEqual([]);
+    // The versioned table itself: lifecycle columns only.
+    expect(updatable.filter((u) => u.t === 'core.records').map((u) => u.col)).toEqual([
+      'lifecycle_changed_at',
+      'lifecycle_changed_by',
+      'lifecycle_state',
+    ]);
+    expect(updatable.filter((u) => !mutable.has(u.col))).toEqual([]);
     expect(updatable.some((u) => u.t === 'core.policies' && u.col === 'content')).toBe(false);
     // No table-wide UPDATE at all (only column grants).
     const wide = await rows<{ t: string }>(
@@ -244,7 +269,14 @@ describe('the catalog', () => {
         .filter((x) => x.schema === 'internal' || x.schema === 'public')
         .map((x) => x.name)
         .sort(),
-    ).toEqual(['axiom_schema_version', 'controlled_tables', 'event_types', 'installation']);
+    ).toEqual([
+      'axiom_schema_version',
+      'controlled_tables',
+      'event_types',
+      'installation',
+      'password_denylist',
+      'signature_factors',
+    ]);
   });
 
   it('gives BYPASSRLS only to the two function-owning roles, which cannot log in and own only their functions', async () => {
@@ -266,6 +298,7 @@ describe('the catalog', () => {
       'axiom_auth:auth_check_password',
       'axiom_auth:auth_find_organization',
       'axiom_auth:auth_find_principal',
+      'axiom_auth:auth_find_provider',
       'axiom_auth:context_org_id',
       'axiom_auth:current_org_id',
       'axiom_auth:current_principal_id',
@@ -274,6 +307,7 @@ describe('the catalog', () => {
       'axiom_verifier:verify_all',
       'axiom_verifier:verify_event_chains',
       'axiom_verifier:verify_records',
+      'axiom_verifier:verify_signatures',
     ]);
     const authTables = await rows<{ t: string }>(
       t.superuser,

@@ -9,6 +9,7 @@ import {
   createFacility,
   createOrg,
   createUser,
+  signFor,
   type TestOrg,
   type TestUser,
 } from '../support/fixtures.js';
@@ -16,6 +17,10 @@ import {
 const db = useTestDatabase();
 
 interface Tenant {
+  providerId: string;
+  credentialId: string;
+  challengeId: string;
+  signatureId: string;
   org: TestOrg;
   facility: string;
   user: TestUser;
@@ -69,6 +74,41 @@ async function tenant(t: ReturnType<typeof db>): Promise<Tenant> {
   );
   const sessionId = (await t.api.call<{ session: { id: string } }>('session_whoami', user.caller))
     .session.id;
+  const provider = await t.api.call<{ id: string }>('sso_provider_configure', org.admin.caller, {
+    kind: 'oidc',
+    name: 'Corporate IdP',
+    issuer: 'https://idp.example.test',
+    client_id: `client-${org.slug}`,
+  });
+  const target = { type: 'record' as const, id: cr.proposed_record_id, kind: 'policy' };
+  const signed = await signFor(t, org.admin, target, 'responsibility');
+  const signature = await t.api.call<{ id: string }>(
+    'signature_create',
+    org.admin.caller,
+    signed.challenge_id,
+  );
+  const begin = await t.api.call<{ challenge_id: string }>(
+    'webauthn_registration_begin',
+    org.admin.caller,
+  );
+  const credential = await t.api.call<{ id: string }>(
+    'webauthn_registration_finish',
+    org.admin.caller,
+    t.workerSecret,
+    begin.challenge_id,
+    {
+      credential_id: `cred-${org.slug}-0123456789abcdef`,
+      public_key: Buffer.from('public key bytes').toString('base64'),
+      sign_count: 0,
+      name: 'key',
+    },
+  );
+  const challenge = await t.api.call<{ id: string }>(
+    'signature_challenge_create',
+    org.admin.caller,
+    target,
+    'reviewed',
+  );
   return {
     org,
     facility,
@@ -78,6 +118,10 @@ async function tenant(t: ReturnType<typeof db>): Promise<Tenant> {
     cr,
     sessionId,
     agent: await agentSession(t, org),
+    providerId: provider.id,
+    credentialId: credential.id,
+    challengeId: challenge.id,
+    signatureId: signature.id,
   };
 }
 
@@ -90,6 +134,10 @@ beforeAll(async () => {
 
 function identifiersOf(x: Tenant): string[] {
   return [
+    x.providerId,
+    x.credentialId,
+    x.challengeId,
+    x.signatureId,
     x.org.id,
     x.facility,
     x.user.id,
@@ -112,6 +160,90 @@ const cases: Record<string, Case> = {
   organization_bootstrap: (t, a) => t.api.raw('organization_bootstrap', [a.token, { slug: 'x' }]),
   installation_verify: (t, a) => t.api.raw('installation_verify', [a.token]),
   agent_session_open: (t, a) => t.api.raw('agent_session_open', [a.token, B.org.id]),
+  session_login_password_change: (t) =>
+    t.api.raw('session_login_password_change', [
+      B.org.slug,
+      A.org.admin.email,
+      A.org.admin.password,
+      'another-long-password-1',
+      '{}',
+    ]),
+  password_change: (t, a) =>
+    t.api.call('password_change', a, 'not-the-current-password', 'a-new-long-password-2'),
+  session_revoke_all: async (t) => {
+    const throwaway = await createUser(t, A.org);
+    return t.api.call('session_revoke_all', throwaway.caller);
+  },
+  organization_settings_update: (t, a) =>
+    t.api.call('organization_settings_update', a, { lockout_threshold: 7 }),
+  organization_get: (t, a) => t.api.call('organization_get', a),
+  alert_list: (t, a) => t.api.call('alert_list', a, 100),
+  domain_verify: (t, a) =>
+    t.api.call('domain_verify', a, `d${Date.now()}.example.org`, 'DNS checked'),
+  domain_list: (t, a) => t.api.call('domain_list', a),
+  sso_provider_configure: (t, a) =>
+    t.api.call('sso_provider_configure', a, {
+      kind: 'oidc',
+      name: 'x',
+      issuer: 'https://x.test',
+      client_id: 'x',
+      default_grants: [{ domain: 'security', level: 'read', facility_id: B.facility }],
+    }),
+  sso_provider_disable: (t, a) =>
+    t.api.call('sso_provider_disable', a, B.providerId, 'cross-tenant'),
+  sso_provider_list: (t, a) => t.api.call('sso_provider_list', a),
+  // The service-secret functions trust the server; a tenant's token is not that secret.
+  sso_provider_for_login: (t, a) =>
+    t.api.raw('sso_provider_for_login', [a.token, B.org.slug, B.providerId]),
+  sso_request_begin: (t, a) =>
+    t.api.raw('sso_request_begin', [
+      a.token,
+      B.providerId,
+      { purpose: 'login', state: 'x'.repeat(32), nonce: 'n'.repeat(32) },
+    ]),
+  sso_request_consume: (t, a) =>
+    t.api.raw('sso_request_consume', [a.token, B.providerId, 'x'.repeat(32)]),
+  session_login_sso: (t, a) =>
+    t.api.raw('session_login_sso', [
+      a.token,
+      B.providerId,
+      { subject: 's', email: B.user.email, email_verified: true },
+      '{}',
+    ]),
+  webauthn_registration_begin: (t, a) => t.api.call('webauthn_registration_begin', a),
+  webauthn_registration_finish: (t, a) =>
+    t.api.call('webauthn_registration_finish', a, t.workerSecret, B.challengeId, {
+      credential_id: 'x'.repeat(20),
+      public_key: 'AAAAAAAAAAAAAAAAAAAAAA==',
+    }),
+  webauthn_credential_list: (t, a) => t.api.call('webauthn_credential_list', a, B.org.admin.id),
+  webauthn_credential_revoke: (t, a) =>
+    t.api.call('webauthn_credential_revoke', a, B.credentialId, 'cross-tenant'),
+  signature_challenge_create: (t, a) =>
+    t.api.call(
+      'signature_challenge_create',
+      a,
+      { type: 'change_request', id: B.cr.id },
+      'approved',
+    ),
+  signature_factor_password: (t, a) =>
+    t.api.call('signature_factor_password', a, B.challengeId, null, 'whatever-password'),
+  signature_webauthn_options: (t, a) => t.api.call('signature_webauthn_options', a, B.challengeId),
+  signature_factor_webauthn: (t, a) =>
+    t.api.call('signature_factor_webauthn', a, t.workerSecret, B.challengeId, 'x'.repeat(20), 5),
+  signature_factor_oidc: (t, a) =>
+    t.api.call(
+      'signature_factor_oidc',
+      a,
+      t.workerSecret,
+      B.challengeId,
+      B.providerId,
+      's',
+      new Date().toISOString(),
+    ),
+  signature_create: (t, a) => t.api.call('signature_create', a, B.challengeId),
+  signature_verify: (t, a) => t.api.call('signature_verify', a, B.signatureId),
+  signature_list: (t, a) => t.api.call('signature_list', a, B.cr.proposed_record_id),
   session_login_password: async (t) =>
     t.api.raw('session_login_password', [
       B.org.slug,

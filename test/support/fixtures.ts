@@ -154,3 +154,117 @@ export async function refused(
     `expected a refusal (${code}${reason ? '/' + reason : ''}), but the call succeeded`,
   );
 }
+
+export interface SignatureChallenge {
+  id: string;
+  satisfied_factors: string[];
+  required_factors: string[][];
+  identification_required: boolean;
+  record_hash: string;
+  record_id: string;
+}
+
+let credentialCounter = 0;
+
+/**
+ * Answer a signature challenge the way the product does: the password (verified in the database), or
+ * an enrolled authenticator. This helper plays the server's part for WebAuthn (it holds the service
+ * secret and reports a verified assertion); the WebAuthn cryptography itself is tested in
+ * test/identity with a software authenticator.
+ */
+export async function signFor(
+  t: TestDatabase,
+  user: TestUser,
+  target: { type: 'change_request' | 'record'; id: string; kind?: string },
+  meaning: string,
+): Promise<{ challenge_id: string }> {
+  const ch = await t.api.call<SignatureChallenge>(
+    'signature_challenge_create',
+    user.caller,
+    target,
+    meaning,
+  );
+  if (ch.required_factors.some((set) => set.length === 1 && set[0] === 'password')) {
+    await t.api.call(
+      'signature_factor_password',
+      user.caller,
+      ch.id,
+      ch.identification_required ? user.email : null,
+      user.password,
+    );
+  } else {
+    const creds = await t.api.call<Array<{ credential_id: string; revoked_at: string | null }>>(
+      'webauthn_credential_list',
+      user.caller,
+    );
+    let credentialId = creds.find((c) => !c.revoked_at)?.credential_id;
+    if (!credentialId) {
+      const begin = await t.api.call<{ challenge_id: string }>(
+        'webauthn_registration_begin',
+        user.caller,
+      );
+      credentialId = `test-credential-${++credentialCounter}-${uniq()}${uniq()}`;
+      await t.api.call(
+        'webauthn_registration_finish',
+        user.caller,
+        t.workerSecret,
+        begin.challenge_id,
+        {
+          credential_id: credentialId,
+          public_key: Buffer.from(`public key ${credentialId}`).toString('base64'),
+          sign_count: 0,
+          transports: ['usb'],
+          name: 'test key',
+        },
+      );
+    }
+    const options = await t.api.call<{
+      credentials: Array<{ credential_id: string; sign_count: number }>;
+    }>('signature_webauthn_options', user.caller, ch.id);
+    const cred = options.credentials.find((c) => c.credential_id === credentialId)!;
+    await t.api.call(
+      'signature_factor_webauthn',
+      user.caller,
+      t.workerSecret,
+      ch.id,
+      credentialId,
+      Number(cred.sign_count) + 1,
+    );
+  }
+  return { challenge_id: ch.id };
+}
+
+/** Approve a change request with an e-signature. */
+export async function approveChange<T = { state: string }>(
+  t: TestDatabase,
+  approver: TestUser,
+  cr: { id: string; proposed_record_hash: string },
+  comment: string | null = null,
+): Promise<T> {
+  const signature = await signFor(t, approver, { type: 'change_request', id: cr.id }, 'approved');
+  return await t.api.call<T>(
+    'change_request_approve',
+    approver.caller,
+    cr.id,
+    cr.proposed_record_hash,
+    signature,
+    comment,
+  );
+}
+
+export async function rejectChange<T = { state: string }>(
+  t: TestDatabase,
+  approver: TestUser,
+  cr: { id: string; proposed_record_hash: string },
+  reason: string,
+): Promise<T> {
+  const signature = await signFor(t, approver, { type: 'change_request', id: cr.id }, 'rejected');
+  return await t.api.call<T>(
+    'change_request_reject',
+    approver.caller,
+    cr.id,
+    cr.proposed_record_hash,
+    reason,
+    signature,
+  );
+}
