@@ -447,6 +447,7 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_provider record;
+  v_provider_row core.sso_providers;
   v_row core.sso_requests;
   v_detail text;
 begin
@@ -466,11 +467,15 @@ begin
     perform internal.leave_org_context();
     return internal.error_envelope('AX401', 'the sign-in request is unknown, used or expired', 'state_mismatch');
   end if;
+  select * into v_provider_row from core.sso_providers p where p.id = p_provider_id;
   perform internal.leave_org_context();
   return jsonb_build_object('ok', true, 'data', jsonb_build_object(
     'id', v_row.id, 'purpose', v_row.purpose, 'nonce', v_row.nonce, 'code_verifier', v_row.code_verifier,
     'principal_id', v_row.principal_id, 'signature_challenge_id', v_row.signature_challenge_id,
-    'organization_id', v_row.organization_id));
+    'organization_id', v_row.organization_id,
+    'provider', internal.sso_provider_json(v_provider_row) || jsonb_build_object(
+      'organization_id', v_row.organization_id,
+      'client_secret_sealed', encode(v_provider_row.client_secret_sealed, 'base64'))));
 exception when others then
   get stacked diagnostics v_detail = pg_exception_detail;
   return internal.error_envelope(sqlstate, sqlerrm, v_detail);

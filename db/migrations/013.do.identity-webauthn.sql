@@ -141,8 +141,8 @@ $$;
 comment on function api.webauthn_registration_begin(jsonb) is 'Requires: a signed-in person.';
 
 -- Requires: a signed-in person (the credential's owner) and the service secret (the server verified the
--- attestation against the challenge). p_credential: {credential_id, public_key (base64), sign_count,
--- transports[], aaguid, name}
+-- attestation). p_credential: {challenge (as signed by the authenticator), credential_id, public_key
+-- (base64), sign_count, transports[], aaguid, name}
 create function api.webauthn_registration_finish(p_caller jsonb, p_service_secret text, p_challenge_id uuid, p_credential jsonb)
 returns jsonb
 language plpgsql volatile security definer
@@ -165,6 +165,10 @@ begin
   end if;
   if p_credential is null or jsonb_typeof(p_credential) <> 'object' then
     perform internal.raise('AX400', 'credential is an object', 'invalid_credential');
+  end if;
+  -- The challenge the authenticator signed (from its clientDataJSON) must be the one issued here.
+  if p_credential ->> 'challenge' is distinct from v_challenge.challenge then
+    perform internal.raise('AX409', 'the authenticator answered another challenge', 'challenge_mismatch');
   end if;
   insert into core.webauthn_credentials (organization_id, principal_id, credential_id, public_key, sign_count, transports,
                                          aaguid, name)

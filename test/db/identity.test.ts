@@ -706,7 +706,7 @@ describe('e-signatures', () => {
       'unauthenticated',
       'factors_missing',
     );
-    const begin = await t.api.call<{ challenge_id: string }>(
+    const begin = await t.api.call<{ challenge_id: string; challenge: string }>(
       'webauthn_registration_begin',
       signer.caller,
     );
@@ -716,6 +716,7 @@ describe('e-signatures', () => {
       t.workerSecret,
       begin.challenge_id,
       {
+        challenge: begin.challenge,
         credential_id: 'yubikey-0123456789abcdef',
         public_key: Buffer.from('a public key of the right size').toString('base64'),
         sign_count: 10,

@@ -87,7 +87,7 @@ async function tenant(t: ReturnType<typeof db>): Promise<Tenant> {
     org.admin.caller,
     signed.challenge_id,
   );
-  const begin = await t.api.call<{ challenge_id: string }>(
+  const begin = await t.api.call<{ challenge_id: string; challenge: string }>(
     'webauthn_registration_begin',
     org.admin.caller,
   );
@@ -97,6 +97,7 @@ async function tenant(t: ReturnType<typeof db>): Promise<Tenant> {
     t.workerSecret,
     begin.challenge_id,
     {
+      challenge: begin.challenge,
       credential_id: `cred-${org.slug}-0123456789abcdef`,
       public_key: Buffer.from('public key bytes').toString('base64'),
       sign_count: 0,

@@ -199,7 +199,7 @@ export async function signFor(
     );
     let credentialId = creds.find((c) => !c.revoked_at)?.credential_id;
     if (!credentialId) {
-      const begin = await t.api.call<{ challenge_id: string }>(
+      const begin = await t.api.call<{ challenge_id: string; challenge: string }>(
         'webauthn_registration_begin',
         user.caller,
       );
@@ -210,6 +210,7 @@ export async function signFor(
         t.workerSecret,
         begin.challenge_id,
         {
+          challenge: begin.challenge,
           credential_id: credentialId,
           public_key: Buffer.from(`public key ${credentialId}`).toString('base64'),
           sign_count: 0,

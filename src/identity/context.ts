@@ -1,0 +1,38 @@
+// What the identity services need from the rest of the system, in one place.
+import type { Api } from '../db/api.js';
+import type { KekProvider } from '../security/kek.js';
+
+export interface IdentityDeps {
+  api: Api;
+  /** The installation's service secret (the worker secret): proves to the database that the server verified a provider's answer. */
+  serviceSecret: string;
+  /** The public base URL of this server, e.g. https://axiom.example.com (redirects, SAML ACS, WebAuthn origin). */
+  publicUrl: string;
+  kek: KekProvider;
+}
+
+export interface SsoProvider {
+  id: string;
+  organization_id: string;
+  kind: 'oidc' | 'saml';
+  name: string;
+  issuer: string | null;
+  client_id: string | null;
+  client_secret_sealed: string | null;
+  idp_entity_id: string | null;
+  idp_sso_url: string | null;
+  idp_certificate: string | null;
+  sp_entity_id: string | null;
+}
+
+/** Client secrets of OpenID providers are wrapped with the key-encryption key (context: the provider). */
+export async function sealClientSecret(kek: KekProvider, secret: string, context: string): Promise<string> {
+  const { wrapped, kekId } = await kek.wrap(Buffer.from(secret, 'utf8'), context);
+  return Buffer.from(`${kekId}\n${wrapped.toString('base64')}`, 'utf8').toString('base64');
+}
+
+export async function openClientSecret(kek: KekProvider, sealedBase64: string, context: string): Promise<string> {
+  const [kekId, wrapped] = Buffer.from(sealedBase64, 'base64').toString('utf8').split('\n');
+  if (!kekId || !wrapped) throw new Error('malformed sealed client secret');
+  return (await kek.unwrap(Buffer.from(wrapped, 'base64'), kekId, context)).toString('utf8');
+}
