@@ -22,7 +22,9 @@ export function encodeToken(offset: number, salt: string): string {
 export function decodeToken(token: string | undefined, salt: string): number | undefined {
   if (token === undefined || token === '') return 0;
   const text = Buffer.from(token, 'base64url').toString('utf8');
-  const [n, s] = text.split(':');
+  const colon = text.indexOf(':');
+  const n = colon < 0 ? text : text.slice(0, colon);
+  const s = colon < 0 ? '' : text.slice(colon + 1);
   const offset = Number(n);
   if (s !== salt || !Number.isInteger(offset) || offset < 0) return undefined;
   return offset;
