@@ -70,6 +70,16 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
+/**
+ * S3 Control's endpoint rules put the account id in front of the host
+ * (`{AccountId}.{endpoint host}`), which cannot work against 127.0.0.1. Spread this into an
+ * S3ControlClient's config (with `disableHostPrefix: true`) to send requests to the sandbox as is;
+ * the account id still travels in the x-amz-account-id header.
+ */
+export function s3ControlEndpoint(endpoint: string): { endpointProvider: () => { url: URL } } {
+  return { endpointProvider: () => ({ url: new URL(endpoint) }) };
+}
+
 export const ALL_SERVICES: ServiceDef[] = [
   stsService,
   iamService,
