@@ -192,20 +192,20 @@ export function generateAccount(opts: GenerateOptions): GeneratedAccount {
 
   // ---------- counts ----------
   const count = (fraction: number, min: number) => Math.max(min, Math.round(size * fraction));
-  const nInstances = count(0.2, 4 * k + 6);
-  const nDataVolumes = count(0.06, 3 * k + 2);
+  const nInstances = count(0.25, 4 * k + 6);
+  const nDataVolumes = count(0.07, 3 * k + 2);
   const nUnattached = k;
-  const nSnapshots = count(0.12, 2 * k + 3);
-  const nSgs = count(0.05, 4);
-  const nEips = count(0.02, k + 2);
-  const nAmis = count(0.02, k + 2);
-  const nDbs = count(0.025, 6 * k + 2);
-  const nDbSnaps = count(0.02, k + 2);
-  const nBuckets = count(0.04, 5 * k + 8);
-  const nUsers = count(0.015, 3 * k + 4);
-  const nRoles = count(0.015, 2 * k + 3);
-  const nKeys = count(0.01, k + 2);
-  const nSecrets = count(0.005, 2);
+  const nSnapshots = count(0.16, 2 * k + 3);
+  const nSgs = count(0.06, 4);
+  const nEips = count(0.025, k + 2);
+  const nAmis = count(0.025, k + 2);
+  const nDbs = count(0.03, 6 * k + 2);
+  const nDbSnaps = count(0.025, k + 2);
+  const nBuckets = count(0.05, 5 * k + 8);
+  const nUsers = count(0.02, 3 * k + 4);
+  const nRoles = count(0.02, 2 * k + 3);
+  const nKeys = count(0.012, k + 2);
+  const nSecrets = count(0.006, 2);
 
   // ---------- regions: VPC, subnets, default SG, app SGs ----------
   const regionState = (r: string): RegionState => account.regions.get(r)!;

@@ -341,7 +341,9 @@ export function createSandboxServer(deps: ServerDeps): http.Server {
       if (!caller) return fail(errs.invalidKey());
       const account = engine.accounts.get(caller.accountId)!;
       if (caller.userName) {
-        const key = account.iam.users.get(caller.userName)?.accessKeys.find((k) => k.id === cred.accessKeyId);
+        const key = account.iam.users
+          .get(caller.userName)
+          ?.accessKeys.find((k) => k.id === cred.accessKeyId);
         if (key) key.lastUsed = { date: engine.now(), service: svc.signingName, region };
       }
       const regional = !['iam', 'sts', 's3', 's3control'].includes(svc.name);

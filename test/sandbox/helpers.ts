@@ -1,5 +1,10 @@
 // Shared setup for the sandbox tests: a running sandbox and SDK client configs.
-import { startSandbox, type Sandbox, type SandboxOptions, type AwsCredentials } from '../../src/sandbox/index.js';
+import {
+  startSandbox,
+  type Sandbox,
+  type SandboxOptions,
+  type AwsCredentials,
+} from '../../src/sandbox/index.js';
 
 export interface ClientConfig {
   endpoint: string;
@@ -16,7 +21,12 @@ export async function sandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   });
 }
 
-export function cfg(sb: Sandbox, credentials: AwsCredentials, region = 'us-east-1', extra: Partial<ClientConfig> = {}): ClientConfig {
+export function cfg(
+  sb: Sandbox,
+  credentials: AwsCredentials,
+  region = 'us-east-1',
+  extra: Partial<ClientConfig> = {},
+): ClientConfig {
   return { endpoint: sb.endpoint, region, credentials, maxAttempts: 1, ...extra };
 }
 
@@ -28,10 +38,15 @@ export async function expectAwsError(
   try {
     await p;
   } catch (e) {
-    const err = e as Error & { name: string; Code?: string; $metadata: { httpStatusCode?: number } };
+    const err = e as Error & {
+      name: string;
+      Code?: string;
+      $metadata: { httpStatusCode?: number };
+    };
     // The SDK names a modelled error by its shape (NoSuchEntityException); the wire code
     // (NoSuchEntity) stays in Code. Either may be asserted.
-    if (err.name !== name && err.Code !== name) throw new Error(`expected ${name}, got ${err.name}: ${err.message}`);
+    if (err.name !== name && err.Code !== name)
+      throw new Error(`expected ${name}, got ${err.name}: ${err.message}`);
     if (status !== undefined && err.$metadata?.httpStatusCode !== status)
       throw new Error(`expected HTTP ${status} for ${name}, got ${err.$metadata?.httpStatusCode}`);
     return err;
