@@ -89,7 +89,15 @@ describe('EC2 reads', () => {
   });
 
   it('volumes, modifications, snapshots and their attribute', async () => {
-    const vols = (await client.send(new ec2.DescribeVolumesCommand({}))).Volumes!;
+    const vols: ec2.Volume[] = [];
+    for (const region of ['us-east-1', 'eu-west-1'])
+      vols.push(
+        ...(
+          await new ec2.EC2Client(cfg(sb, sb.accounts[0]!.adminCredentials, region)).send(
+            new ec2.DescribeVolumesCommand({}),
+          )
+        ).Volumes!,
+      );
     expect(vols.some((v) => v.State === 'available' && v.Attachments!.length === 0)).toBe(true);
     expect(vols.some((v) => v.VolumeType === 'gp2')).toBe(true);
     expect(vols.some((v) => v.Encrypted === false)).toBe(true);
