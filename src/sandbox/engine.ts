@@ -142,6 +142,13 @@ export class Engine {
     return { user, credentials: { accessKeyId: key.id, secretAccessKey: key.secret } };
   }
 
+  /** Forget STS sessions that expired more than an hour ago (bounded memory under load). */
+  pruneExpiredSessions(): void {
+    const cutoff = this.now() - 3600_000;
+    for (const [id, c] of this.credentials)
+      if (c.session && c.session.expiresAt < cutoff) this.credentials.delete(id);
+  }
+
   /** The Caller behind a credential, or undefined when its user/key no longer exists. */
   callerFor(cred: Credential): Caller | undefined {
     const account = this.accounts.get(cred.accountId);

@@ -26,7 +26,9 @@ export type { StateDump, StateDiff } from './dump.js';
 export { diffStates } from './dump.js';
 export type { CallRecord } from './server.js';
 export type { ScanRoleOptions, AccountInfo } from './control.js';
-export { Control } from './control.js';
+export { Control, DENY_CONTENT_READS } from './control.js';
+export { KNOWN_REGIONS } from './engine.js';
+export { REQUIRED_TAGS } from './generator.js';
 
 export const DEFAULT_PLATFORM_ACCOUNT_ID = '111111111111';
 

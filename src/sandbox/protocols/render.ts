@@ -185,10 +185,7 @@ export function renderRaw(raw: RawResponse, requestId: string): WireResponse {
 
 export function send(res: ServerResponse, wire: WireResponse, head = false): void {
   const body = typeof wire.body === 'string' ? Buffer.from(wire.body) : wire.body;
-  const headers: Record<string, string | number> = {
-    ...wire.headers,
-    date: new Date().toUTCString(),
-  };
+  const headers: Record<string, string | number> = wire.headers;
   if (!('content-length' in headers)) headers['content-length'] = body.length;
   res.writeHead(wire.status, headers);
   res.end(head ? undefined : body);

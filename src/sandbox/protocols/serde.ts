@@ -54,20 +54,6 @@ function readScalar(ns: NormalizedSchema, raw: string, where: string): unknown {
   return raw;
 }
 
-function writeScalar(ns: NormalizedSchema, v: unknown): string {
-  if (ns.isTimestampSchema()) {
-    const d = v instanceof Date ? v : new Date(v as number | string);
-    const fmt = ns.getMergedTraits().timestampFormat;
-    if (fmt === 'http-date') return d.toUTCString();
-    if (fmt === 'epoch-seconds') return String(d.getTime() / 1000);
-    return d.toISOString();
-  }
-  if (ns.isBlobSchema()) {
-    return Buffer.isBuffer(v) ? v.toString('base64') : Buffer.from(String(v)).toString('base64');
-  }
-  return String(v);
-}
-
 // ---------- query protocol input (EC2 and awsQuery) ----------
 interface QNode {
   value?: string;
@@ -157,62 +143,154 @@ export function decodeQueryInput(
 }
 
 // ---------- XML output ----------
-export function encodeXmlValue(ns: NormalizedSchema, value: unknown, name: string): string {
-  if (value === undefined || value === null) return '';
-  if (ns.isListSchema()) {
-    if (!Array.isArray(value)) return '';
-    const member = ns.getValueSchema();
-    if (ns.getMergedTraits().xmlFlattened) {
-      let s = '';
-      for (const item of value) s += encodeXmlValue(member, item, name);
-      return s;
-    }
-    const mt = member.getMergedTraits();
-    const itemName = typeof mt.xmlName === 'string' ? mt.xmlName : 'member';
-    let s = `<${name}>`;
-    for (const item of value) s += encodeXmlValue(member, item, itemName);
-    return s + `</${name}>`;
-  }
-  if (ns.isMapSchema()) {
-    let s = `<${name}>`;
-    for (const [k, v] of Object.entries(value as Obj)) {
-      s += `<entry><key>${escapeXml(k)}</key>${encodeXmlValue(ns.getValueSchema(), v, 'value')}</entry>`;
-    }
-    return s + `</${name}>`;
-  }
-  if (ns.isStructSchema()) {
-    let attrs = '';
-    for (const [m, member] of ns.structIterator()) {
-      const t = member.getMergedTraits();
-      const v = (value as Obj)[m];
-      if (t.xmlAttribute && v !== undefined && v !== null) {
-        const attrName = typeof t.xmlName === 'string' ? t.xmlName : m;
-        if (attrName.startsWith('xsi:'))
-          attrs += ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
-        attrs += ` ${attrName}="${escapeXml(String(v))}"`;
-      }
-    }
-    return `<${name}${attrs}>${encodeXmlMembers(ns, value as Obj)}</${name}>`;
-  }
-  if (ns.isDocumentSchema()) return `<${name}>${escapeXml(JSON.stringify(value))}</${name}>`;
-  return `<${name}>${escapeXml(writeScalar(ns, value))}</${name}>`;
+// The schema walk is compiled once per shape into a small plan (element names, list/map
+// wrappers, scalar kinds), so encoding a response does not re-derive traits on every call.
+type XmlPlan =
+  | { kind: 'struct'; members: XmlMember[]; attrs: XmlMember[] }
+  | { kind: 'list'; flat: boolean; itemName: string; item: () => XmlPlan }
+  | { kind: 'map'; value: () => XmlPlan }
+  | { kind: 'document' }
+  | { kind: 'scalar'; ns: NormalizedSchema; timestamp?: string; blob: boolean };
+interface XmlMember {
+  name: string;
+  element: string;
+  httpBound: boolean;
+  plan: () => XmlPlan;
 }
 
-/** The members of a structure as XML elements (no wrapper), skipping HTTP-bound members. */
-export function encodeXmlMembers(ns: NormalizedSchema, value: Obj, skipHttpBound = false): string {
-  let s = '';
-  for (const [name, member] of ns.structIterator()) {
-    const v = value[name];
-    if (v === undefined || v === null) continue;
-    if (member.getMergedTraits().xmlAttribute) continue;
-    if (skipHttpBound) {
+function lazy<T>(f: () => T): () => T {
+  let v: T | undefined;
+  return () => (v ??= f());
+}
+
+const planCache = new WeakMap<NormalizedSchema, XmlPlan>();
+
+function compile(ns: NormalizedSchema): XmlPlan {
+  const hit = planCache.get(ns);
+  if (hit) return hit;
+  let plan: XmlPlan;
+  if (ns.isListSchema()) {
+    const member = ns.getValueSchema();
+    const mt = member.getMergedTraits();
+    plan = {
+      kind: 'list',
+      flat: !!ns.getMergedTraits().xmlFlattened,
+      itemName: typeof mt.xmlName === 'string' ? mt.xmlName : 'member',
+      item: lazy(() => compile(member)),
+    };
+  } else if (ns.isMapSchema()) {
+    const value = ns.getValueSchema();
+    plan = { kind: 'map', value: lazy(() => compile(value)) };
+  } else if (ns.isStructSchema()) {
+    const members: XmlMember[] = [];
+    const attrs: XmlMember[] = [];
+    for (const [name, member] of ns.structIterator()) {
       const t = member.getMergedTraits();
-      if (t.httpHeader || t.httpPayload || t.httpResponseCode || t.httpPrefixHeaders) continue;
+      const mt = member.getMemberTraits();
+      const entry: XmlMember = {
+        name,
+        element: t.xmlAttribute
+          ? typeof t.xmlName === 'string'
+            ? t.xmlName
+            : name
+          : typeof mt.xmlName === 'string'
+            ? mt.xmlName
+            : name,
+        httpBound: !!(t.httpHeader || t.httpPayload || t.httpResponseCode || t.httpPrefixHeaders),
+        plan: lazy(() => compile(member)),
+      };
+      (t.xmlAttribute ? attrs : members).push(entry);
     }
-    const mt = member.getMemberTraits();
-    s += encodeXmlValue(member, v, typeof mt.xmlName === 'string' ? mt.xmlName : name);
+    plan = { kind: 'struct', members, attrs };
+  } else if (ns.isDocumentSchema()) plan = { kind: 'document' };
+  else {
+    const fmt = ns.getMergedTraits().timestampFormat;
+    plan = {
+      kind: 'scalar',
+      ns,
+      timestamp: ns.isTimestampSchema() ? (typeof fmt === 'string' ? fmt : 'date-time') : undefined,
+      blob: ns.isBlobSchema(),
+    };
+  }
+  planCache.set(ns, plan);
+  return plan;
+}
+
+function scalarText(plan: Extract<XmlPlan, { kind: 'scalar' }>, v: unknown): string {
+  if (plan.timestamp) {
+    const d = v instanceof Date ? v : new Date(v as number | string);
+    if (plan.timestamp === 'http-date') return d.toUTCString();
+    if (plan.timestamp === 'epoch-seconds') return String(d.getTime() / 1000);
+    return d.toISOString();
+  }
+  if (plan.blob)
+    return Buffer.isBuffer(v) ? v.toString('base64') : Buffer.from(String(v)).toString('base64');
+  return typeof v === 'string' ? escapeXml(v) : String(v);
+}
+
+function encodePlan(plan: XmlPlan, value: unknown, name: string): string {
+  if (value === undefined || value === null) return '';
+  switch (plan.kind) {
+    case 'list': {
+      if (!Array.isArray(value)) return '';
+      const item = plan.item();
+      if (plan.flat) {
+        let s = '';
+        for (const v of value) s += encodePlan(item, v, name);
+        return s;
+      }
+      let s = `<${name}>`;
+      for (const v of value) s += encodePlan(item, v, plan.itemName);
+      return s + `</${name}>`;
+    }
+    case 'map': {
+      const vp = plan.value();
+      let s = `<${name}>`;
+      for (const [k, v] of Object.entries(value as Obj))
+        s += `<entry><key>${escapeXml(k)}</key>${encodePlan(vp, v, 'value')}</entry>`;
+      return s + `</${name}>`;
+    }
+    case 'struct': {
+      let attrs = '';
+      for (const a of plan.attrs) {
+        const v = (value as Obj)[a.name];
+        if (v === undefined || v === null) continue;
+        if (a.element.startsWith('xsi:'))
+          attrs += ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
+        attrs += ` ${a.element}="${escapeXml(String(v))}"`;
+      }
+      return `<${name}${attrs}>${encodeStruct(plan, value as Obj, false)}</${name}>`;
+    }
+    case 'document':
+      return `<${name}>${escapeXml(JSON.stringify(value))}</${name}>`;
+    case 'scalar':
+      return `<${name}>${scalarText(plan, value)}</${name}>`;
+  }
+}
+
+function encodeStruct(
+  plan: Extract<XmlPlan, { kind: 'struct' }>,
+  value: Obj,
+  skipHttpBound: boolean,
+): string {
+  let s = '';
+  for (const m of plan.members) {
+    const v = value[m.name];
+    if (v === undefined || v === null) continue;
+    if (skipHttpBound && m.httpBound) continue;
+    s += encodePlan(m.plan(), v, m.element);
   }
   return s;
+}
+
+export function encodeXmlValue(ns: NormalizedSchema, value: unknown, name: string): string {
+  return encodePlan(compile(ns), value, name);
+}
+
+/** The members of a structure as XML elements (no wrapper), optionally skipping HTTP-bound members. */
+export function encodeXmlMembers(ns: NormalizedSchema, value: Obj, skipHttpBound = false): string {
+  const plan = compile(ns);
+  return plan.kind === 'struct' ? encodeStruct(plan, value, skipHttpBound) : '';
 }
 
 // ---------- XML input (REST-XML payloads) ----------

@@ -117,6 +117,7 @@ export const stsService: ServiceDef = {
             'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.',
           );
         const expiresAt = ctx.now + duration * 1000;
+        if (ctx.engine.credentials.size > 50_000) ctx.engine.pruneExpiredSessions();
         const keyId = accessKeyId('temp');
         const secret = secretAccessKey();
         const token = sessionToken();
