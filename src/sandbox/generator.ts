@@ -1396,6 +1396,19 @@ export function generateAccount(opts: GenerateOptions): GeneratedAccount {
       });
   }
 
+  // us-east-1 is always enabled on AWS (and where clients call DescribeRegions): when it is not
+  // one of the populated regions it exists empty and clean.
+  if (!regions.includes('us-east-1')) {
+    const rr = rng.fork('region/us-east-1');
+    const st = newRegion(
+      'us-east-1',
+      ec2Id('vpc', rr),
+      ['a', 'b'].map((z) => ({ id: ec2Id('subnet', rr), az: `us-east-1${z}` })),
+    );
+    st.ec2.ebsEncryptionByDefault = true;
+    account.regions.set('us-east-1', st);
+    account.enabledRegions.push('us-east-1');
+  }
   key.sort((a, b) => (a.problem + a.resourceId < b.problem + b.resourceId ? -1 : 1));
   return {
     account,

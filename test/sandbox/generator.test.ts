@@ -323,3 +323,19 @@ describe('generateAccount', () => {
     expect(g.answerKey.length).toBeGreaterThan(1000);
   });
 });
+
+describe('regions', () => {
+  it('us-east-1 is always enabled; when not populated it is empty and clean', () => {
+    const g = generateAccount({
+      seed: 'eu-only',
+      size: 100,
+      regions: ['eu-west-1', 'eu-central-1'],
+      now: NOW,
+    });
+    expect(g.account.enabledRegions.sort()).toEqual(['eu-central-1', 'eu-west-1', 'us-east-1']);
+    const us = g.account.regions.get('us-east-1')!;
+    expect(us.ec2.instances.size + us.ec2.securityGroups.size + us.rds.instances.size).toBe(0);
+    expect(g.answerKey.some((e) => e.region === 'us-east-1')).toBe(false);
+    expect(reference(g.account)).toEqual(keyOf(g.answerKey));
+  });
+});

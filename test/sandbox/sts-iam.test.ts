@@ -165,6 +165,91 @@ describe('STS', () => {
       'InvalidClientTokenId',
       403,
     );
+    const { KMSClient, ListKeysCommand } = await import('@aws-sdk/client-kms');
+    const { S3Client, ListBucketsCommand } = await import('@aws-sdk/client-s3');
+    await expectAwsError(
+      new KMSClient(cfg(sb, unknown)).send(new ListKeysCommand({})),
+      'UnrecognizedClientException',
+      400,
+    );
+    await expectAwsError(
+      new KMSClient(cfg(sb, { ...admin(), secretAccessKey: 'z'.repeat(40) })).send(
+        new ListKeysCommand({}),
+      ),
+      'InvalidSignatureException',
+      400,
+    );
+    await expectAwsError(
+      new S3Client({ ...cfg(sb, unknown), forcePathStyle: true }).send(new ListBucketsCommand({})),
+      'InvalidAccessKeyId',
+      403,
+    );
+    await expectAwsError(
+      new S3Client({
+        ...cfg(sb, { ...admin(), secretAccessKey: 'z'.repeat(40) }),
+        forcePathStyle: true,
+      }).send(new ListBucketsCommand({})),
+      'SignatureDoesNotMatch',
+      403,
+    );
+    const short = await assume({ DurationSeconds: 900 });
+    sb.control.advanceTime(900_001);
+    await expectAwsError(
+      new KMSClient(cfg(sb, short.creds)).send(new ListKeysCommand({})),
+      'ExpiredTokenException',
+      400,
+    );
+    await expectAwsError(
+      new S3Client({ ...cfg(sb, short.creds), forcePathStyle: true }).send(
+        new ListBucketsCommand({}),
+      ),
+      'ExpiredToken',
+      400,
+    );
+  });
+
+  it('role chaining is limited to one hour', async () => {
+    const client = new iam.IAMClient(cfg(sb, admin()));
+    await client.send(
+      new iam.CreateRoleCommand({
+        RoleName: 'ChainTarget',
+        MaxSessionDuration: 7200,
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { AWS: `arn:aws:iam::${acct}:role/AxiomScanRole` },
+              Action: 'sts:AssumeRole',
+            },
+          ],
+        }),
+      }),
+    );
+    await client.send(
+      new iam.AttachRolePolicyCommand({
+        RoleName: 'AxiomScanRole',
+        PolicyArn: 'arn:aws:iam::aws:policy/AdministratorAccess',
+      }),
+    );
+    const { creds } = await assume();
+    const sts = new STSClient(cfg(sb, creds));
+    const arn = `arn:aws:iam::${acct}:role/ChainTarget`;
+    await expectAwsError(
+      sts.send(
+        new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: 'chain', DurationSeconds: 7200 }),
+      ),
+      'ValidationError',
+      400,
+    );
+    const ok = await sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: 'chain' }));
+    expect(ok.AssumedRoleUser!.Arn).toBe(`arn:aws:sts::${acct}:assumed-role/ChainTarget/chain`);
+    await client.send(
+      new iam.DetachRolePolicyCommand({
+        RoleName: 'AxiomScanRole',
+        PolicyArn: 'arn:aws:iam::aws:policy/AdministratorAccess',
+      }),
+    );
   });
 });
 
