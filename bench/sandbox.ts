@@ -4,6 +4,7 @@
 // the server's CPU time per call, i.e. its capacity on one core. Also the generation time for
 // 20,000 resources. Run: npx tsx bench/sandbox.ts   (BENCH_MS, BENCH_CLIENTS to tune)
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import http from 'node:http';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -136,6 +137,7 @@ async function parent(): Promise<void> {
     child.stdin.write('quit\n');
     await new Promise((r) => child.once('exit', r));
   }
+  const load = os.loadavg()[0]!.toFixed(2);
   const gen: Row[] = [];
   for (const size of [1000, 20_000]) {
     const t0 = performance.now();
@@ -152,6 +154,8 @@ async function parent(): Promise<void> {
   }
   const body = [
     `Real AWS SDK v3 EC2 clients (${CLIENTS} concurrent, ${DURATION_MS / 1000} s per workload) in the bench process; the servers in a child process, so each side has one of the two cores. The achieved calls/s are bounded by the SDK client (signing and XML parsing), as the baseline shows; the server's CPU time per call gives its capacity on one core (target: ≥ 2,000 simple Describe calls/s).`,
+    '',
+    `1-minute load average at the end of the run: ${load} (other work on the machine skews wall-clock figures; the CPU-per-call column is the steadier one).`,
     '',
     table(rows),
     'Account generation (deterministic, four regions):',
