@@ -10,6 +10,7 @@ import { registerDbCommands } from './commands/db.js';
 import { registerDemoCommands } from './commands/demo.js';
 import { registerVerifyCommands } from './commands/verify.js';
 import { registerStartCommand } from './commands/start.js';
+import { registerSandboxCommands } from './commands/sandbox.js';
 
 export class ExitCode extends Error {
   constructor(readonly code: number) {
@@ -41,6 +42,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerDbCommands(program, ctx, lazy);
   registerDemoCommands(program, ctx, lazy);
   registerVerifyCommands(program, ctx, lazy);
+  registerSandboxCommands(program, ctx, lazy);
   return program;
 }
 

@@ -26,12 +26,20 @@ export interface SsoProvider {
 }
 
 /** Client secrets of OpenID providers are wrapped with the key-encryption key (context: the provider). */
-export async function sealClientSecret(kek: KekProvider, secret: string, context: string): Promise<string> {
+export async function sealClientSecret(
+  kek: KekProvider,
+  secret: string,
+  context: string,
+): Promise<string> {
   const { wrapped, kekId } = await kek.wrap(Buffer.from(secret, 'utf8'), context);
   return Buffer.from(`${kekId}\n${wrapped.toString('base64')}`, 'utf8').toString('base64');
 }
 
-export async function openClientSecret(kek: KekProvider, sealedBase64: string, context: string): Promise<string> {
+export async function openClientSecret(
+  kek: KekProvider,
+  sealedBase64: string,
+  context: string,
+): Promise<string> {
   const [kekId, wrapped] = Buffer.from(sealedBase64, 'base64').toString('utf8').split('\n');
   if (!kekId || !wrapped) throw new Error('malformed sealed client secret');
   return (await kek.unwrap(Buffer.from(wrapped, 'base64'), kekId, context)).toString('utf8');

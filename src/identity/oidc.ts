@@ -18,12 +18,16 @@ export function oidcRedirectUri(deps: Pick<IdentityDeps, 'publicUrl'>): string {
 async function configFor(deps: IdentityDeps, p: SsoProvider): Promise<client.Configuration> {
   const cached = configs.get(p.id);
   if (cached && Date.now() - cached.at < 10 * 60_000) return cached.config;
-  if (!p.issuer || !p.client_id) throw new AppError('invalid_input', 'the provider is not an OpenID provider');
+  if (!p.issuer || !p.client_id)
+    throw new AppError('invalid_input', 'the provider is not an OpenID provider');
   const issuer = new URL(p.issuer);
   // Plain HTTP only for a provider on this machine (tests, development); anything else needs TLS.
   const insecure = issuer.protocol === 'http:' && isLoopback(issuer);
-  if (issuer.protocol !== 'https:' && !insecure) throw new AppError('invalid_input', 'an OpenID issuer must use https');
-  const secret = p.client_secret_sealed ? await openClientSecret(deps.kek, p.client_secret_sealed, `sso:${p.id}`) : undefined;
+  if (issuer.protocol !== 'https:' && !insecure)
+    throw new AppError('invalid_input', 'an OpenID issuer must use https');
+  const secret = p.client_secret_sealed
+    ? await openClientSecret(deps.kek, p.client_secret_sealed, `sso:${p.id}`)
+    : undefined;
   const config = await client.discovery(
     issuer,
     p.client_id,
@@ -35,8 +39,16 @@ async function configFor(deps: IdentityDeps, p: SsoProvider): Promise<client.Con
   return config;
 }
 
-export async function oidcProvider(deps: IdentityDeps, orgSlug: string, providerId?: string): Promise<SsoProvider> {
-  const p = await deps.api.raw<SsoProvider>('sso_provider_for_login', [deps.serviceSecret, orgSlug, providerId ?? null]);
+export async function oidcProvider(
+  deps: IdentityDeps,
+  orgSlug: string,
+  providerId?: string,
+): Promise<SsoProvider> {
+  const p = await deps.api.raw<SsoProvider>('sso_provider_for_login', [
+    deps.serviceSecret,
+    orgSlug,
+    providerId ?? null,
+  ]);
   return p;
 }
 
@@ -74,15 +86,28 @@ export async function oidcStart(
 export interface OidcResult {
   purpose: 'login' | 'reauth';
   provider: SsoProvider;
-  request: { principal_id: string | null; signature_challenge_id: string | null; organization_id: string };
-  identity: { subject: string; email?: string; email_verified?: boolean; name?: string; auth_time?: number };
+  request: {
+    principal_id: string | null;
+    signature_challenge_id: string | null;
+    organization_id: string;
+  };
+  identity: {
+    subject: string;
+    email?: string;
+    email_verified?: boolean;
+    name?: string;
+    auth_time?: number;
+  };
 }
 
 /** Complete the code exchange; throws unauthenticated on any state, nonce, PKCE or token problem. */
 export async function oidcCallback(deps: IdentityDeps, currentUrl: URL): Promise<OidcResult> {
   const state = currentUrl.searchParams.get('state') ?? '';
   const providerId = state.split('.')[0] ?? '';
-  if (!/^[0-9a-f-]{36}$/.test(providerId)) throw new AppError('unauthenticated', 'the sign-in response has no valid state', { reason: 'state_mismatch' });
+  if (!/^[0-9a-f-]{36}$/.test(providerId))
+    throw new AppError('unauthenticated', 'the sign-in response has no valid state', {
+      reason: 'state_mismatch',
+    });
   const request = await deps.api.raw<{
     purpose: 'login' | 'reauth';
     nonce: string;
@@ -110,7 +135,10 @@ export async function oidcCallback(deps: IdentityDeps, currentUrl: URL): Promise
     });
   }
   const claims = tokens.claims();
-  if (!claims) throw new AppError('unauthenticated', 'the identity provider returned no ID token', { reason: 'oidc_invalid' });
+  if (!claims)
+    throw new AppError('unauthenticated', 'the identity provider returned no ID token', {
+      reason: 'oidc_invalid',
+    });
   return {
     purpose: request.purpose,
     provider,
@@ -118,10 +146,11 @@ export async function oidcCallback(deps: IdentityDeps, currentUrl: URL): Promise
     identity: {
       subject: claims.sub,
       ...(typeof claims.email === 'string' ? { email: claims.email } : {}),
-      ...(typeof claims.email_verified === 'boolean' ? { email_verified: claims.email_verified } : {}),
+      ...(typeof claims.email_verified === 'boolean'
+        ? { email_verified: claims.email_verified }
+        : {}),
       ...(typeof claims.name === 'string' ? { name: claims.name } : {}),
       ...(typeof claims.auth_time === 'number' ? { auth_time: claims.auth_time } : {}),
     },
   };
 }
-
