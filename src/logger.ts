@@ -31,6 +31,15 @@ const redactPaths = [
   'secret',
 ];
 
+/**
+ * The last line of defence: every serialized line is searched for strings shaped like secrets (Axiom
+ * tokens, AWS keys, role ARNs) and they are masked before the line reaches its destination, whatever
+ * object they were nested in.
+ */
+function redactingStream(dest: pino.DestinationStream): pino.DestinationStream {
+  return { write: (line: string) => dest.write(redactSecrets(line)) };
+}
+
 export function createLogger(opts: {
   level: string;
   name?: string;
@@ -41,23 +50,7 @@ export function createLogger(opts: {
       level: opts.level,
       name: opts.name ?? 'axiom',
       redact: { paths: redactPaths, censor: '[redacted]' },
-      // A last line of defence: strings that look like secrets are masked wherever they appear.
-      hooks: {
-        logMethod(args, method) {
-          method.apply(
-            this,
-            args.map((a) => (typeof a === 'string' ? redactSecrets(a) : a)) as Parameters<
-              typeof method
-            >,
-          );
-        },
-      },
-      formatters: {
-        log(obj) {
-          return JSON.parse(redactSecrets(JSON.stringify(obj))) as Record<string, unknown>;
-        },
-      },
     },
-    opts.destination,
+    redactingStream(opts.destination ?? pino.destination(1)),
   );
 }
