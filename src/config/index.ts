@@ -52,6 +52,44 @@ const schema = z.object({
     .refine((n) => n === 2048 || n === 3072 || n === 4096, 'one of 2048, 3072, 4096')
     .default(3072)
     .describe('RSA size of each organization key pair.'),
+  AXIOM_HTTP_HOST: z
+    .string()
+    .min(1)
+    .default('127.0.0.1')
+    .describe('Address the HTTPS server listens on.'),
+  AXIOM_HTTP_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(8443)
+    .describe('HTTPS port; 0 picks a free one.'),
+  AXIOM_PUBLIC_URL: z
+    .url()
+    .regex(/^https?:\/\/[^/]+\/?$/, 'an origin such as https://axiom.example.com')
+    .optional()
+    .describe(
+      'The URL people reach Axiom at (redirects, SAML, WebAuthn origin). Default https://localhost:<port>.',
+    ),
+  AXIOM_TLS_CERT_FILE: z
+    .string()
+    .optional()
+    .describe('PEM certificate; without it a self-signed one is made in <data dir>/tls.'),
+  AXIOM_TLS_KEY_FILE: z.string().optional().describe('PEM private key for AXIOM_TLS_CERT_FILE.'),
+  AXIOM_RATE_LIMIT_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(1_000_000)
+    .default(600)
+    .describe('HTTP requests per minute per session (or per address before sign-in).'),
+  AXIOM_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024)
+    .describe('Largest accepted HTTP request body.'),
   AXIOM_DB_FAST_UNSAFE: bool
     .default(false)
     .describe('Embedded only: fsync off (tests). Never in production.'),
@@ -67,6 +105,15 @@ export type Config = Readonly<{
   bcryptCost: number;
   orgKeyBits: 2048 | 3072 | 4096;
   dbFastUnsafe: boolean;
+  http: Readonly<{
+    host: string;
+    port: number;
+    publicUrl: string | undefined;
+    tlsCertFile: string | undefined;
+    tlsKeyFile: string | undefined;
+    rateLimitPerMinute: number;
+    bodyLimitBytes: number;
+  }>;
 }>;
 
 export class ConfigError extends Error {
@@ -81,6 +128,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (Boolean(e.AXIOM_TLS_CERT_FILE) !== Boolean(e.AXIOM_TLS_KEY_FILE)) {
+    throw new ConfigError(
+      'invalid configuration:\n  AXIOM_TLS_CERT_FILE and AXIOM_TLS_KEY_FILE go together',
+    );
+  }
   const dataDir = path.resolve(e.AXIOM_DATA_DIR);
   return Object.freeze({
     dataDir,
@@ -92,6 +144,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     bcryptCost: e.AXIOM_BCRYPT_COST,
     orgKeyBits: e.AXIOM_ORG_KEY_BITS as 2048 | 3072 | 4096,
     dbFastUnsafe: e.AXIOM_DB_FAST_UNSAFE,
+    http: Object.freeze({
+      host: e.AXIOM_HTTP_HOST,
+      port: e.AXIOM_HTTP_PORT,
+      publicUrl: e.AXIOM_PUBLIC_URL?.replace(/\/$/, ''),
+      tlsCertFile: e.AXIOM_TLS_CERT_FILE,
+      tlsKeyFile: e.AXIOM_TLS_KEY_FILE,
+      rateLimitPerMinute: e.AXIOM_RATE_LIMIT_PER_MINUTE,
+      bodyLimitBytes: e.AXIOM_BODY_LIMIT_BYTES,
+    }),
   });
 }
 

@@ -25,7 +25,16 @@ export interface SsoProvider {
   sp_entity_id: string | null;
 }
 
-/** Client secrets of OpenID providers are wrapped with the key-encryption key (context: the provider). */
+/**
+ * Client secrets of OpenID providers are wrapped with the key-encryption key. The context binds the
+ * ciphertext to its organization, issuer and client id, so it cannot be moved to another provider row.
+ */
+export function clientSecretContext(
+  p: Pick<SsoProvider, 'organization_id' | 'issuer' | 'client_id'>,
+): string {
+  return `sso-client-secret:${p.organization_id}:${p.issuer ?? ''}:${p.client_id ?? ''}`;
+}
+
 export async function sealClientSecret(
   kek: KekProvider,
   secret: string,

@@ -3,7 +3,12 @@
 // auth_time. The database keeps the in-flight request (single use) and decides who signs in.
 import * as client from 'openid-client';
 import { AppError } from '../errors.js';
-import { openClientSecret, type IdentityDeps, type SsoProvider } from './context.js';
+import {
+  clientSecretContext,
+  openClientSecret,
+  type IdentityDeps,
+  type SsoProvider,
+} from './context.js';
 
 const configs = new Map<string, { at: number; config: client.Configuration }>();
 
@@ -26,7 +31,7 @@ async function configFor(deps: IdentityDeps, p: SsoProvider): Promise<client.Con
   if (issuer.protocol !== 'https:' && !insecure)
     throw new AppError('invalid_input', 'an OpenID issuer must use https');
   const secret = p.client_secret_sealed
-    ? await openClientSecret(deps.kek, p.client_secret_sealed, `sso:${p.id}`)
+    ? await openClientSecret(deps.kek, p.client_secret_sealed, clientSecretContext(p))
     : undefined;
   const config = await client.discovery(
     issuer,

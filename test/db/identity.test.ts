@@ -779,40 +779,72 @@ describe('e-signatures', () => {
       'approved',
     );
     await refused(
-      t.api.call(
-        'signature_factor_oidc',
-        signer.caller,
+      t.api.raw('signature_factor_oidc', [
         t.workerSecret,
         ch.id,
+        signer.id,
         provider.id,
         'someone-else',
         new Date().toISOString(),
-      ),
+      ]),
       'unauthenticated',
       'identity_mismatch',
     );
     await refused(
-      t.api.call(
-        'signature_factor_oidc',
-        signer.caller,
+      t.api.raw('signature_factor_oidc', [
         t.workerSecret,
         ch.id,
+        signer.id,
         provider.id,
         'signer-sub',
         new Date(Date.now() - 3_600_000).toISOString(),
-      ),
+      ]),
       'unauthenticated',
       'stale_auth_time',
     );
-    const ok = await t.api.call<SignatureChallenge>(
-      'signature_factor_oidc',
-      signer.caller,
+    // The secret alone is not enough: the challenge must belong to the principal named.
+    await refused(
+      t.api.raw('signature_factor_oidc', [
+        t.workerSecret,
+        ch.id,
+        org.admin.id,
+        provider.id,
+        'signer-sub',
+        new Date().toISOString(),
+      ]),
+      'not_found',
+      'challenge_not_found',
+    );
+    await refused(
+      t.api.raw('signature_factor_oidc', [
+        'not-the-secret',
+        ch.id,
+        signer.id,
+        provider.id,
+        'signer-sub',
+        new Date().toISOString(),
+      ]),
+      'unauthenticated',
+    );
+    const ok = await t.api.raw<SignatureChallenge>('signature_factor_oidc', [
       t.workerSecret,
       ch.id,
+      signer.id,
       provider.id,
       'signer-sub',
       new Date().toISOString(),
-    );
+    ]);
     expect(ok.satisfied_factors).toEqual(['oidc_reauth']);
+    const seen = await t.api.call<SignatureChallenge>(
+      'signature_challenge_get',
+      signer.caller,
+      ch.id,
+    );
+    expect(seen.satisfied_factors).toEqual(['oidc_reauth']);
+    await refused(
+      t.api.call('signature_challenge_get', org.admin.caller, ch.id),
+      'not_found',
+      'challenge_not_found',
+    );
   });
 });

@@ -233,15 +233,15 @@ const cases: Record<string, Case> = {
   signature_factor_webauthn: (t, a) =>
     t.api.call('signature_factor_webauthn', a, t.workerSecret, B.challengeId, 'x'.repeat(20), 5),
   signature_factor_oidc: (t, a) =>
-    t.api.call(
-      'signature_factor_oidc',
-      a,
-      t.workerSecret,
+    t.api.raw('signature_factor_oidc', [
+      a.token,
       B.challengeId,
+      B.org.admin.id,
       B.providerId,
       's',
       new Date().toISOString(),
-    ),
+    ]),
+  signature_challenge_get: (t, a) => t.api.call('signature_challenge_get', a, B.challengeId),
   signature_create: (t, a) => t.api.call('signature_create', a, B.challengeId),
   signature_verify: (t, a) => t.api.call('signature_verify', a, B.signatureId),
   signature_list: (t, a) => t.api.call('signature_list', a, B.cr.proposed_record_id),

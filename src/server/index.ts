@@ -1,0 +1,88 @@
+// The composition root of the running product: the HTTPS API on top of an open database. `axiom start`
+// and the tests build the server through here, so they run the same thing.
+import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config/index.js';
+import { Api, createPool } from '../db/api.js';
+import { connectionString } from '../db/bootstrap.js';
+import type { OpenDatabase } from '../db/database.js';
+import { buildServer, type HttpDeps } from '../http/server.js';
+import { loadOrCreateTls, type TlsMaterial } from '../http/tls.js';
+import type { IdentityDeps } from '../identity/context.js';
+import type { Logger } from '../logger.js';
+import { LocalKeyFile, type KekProvider } from '../security/kek.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  api: Api;
+  /** Where the server listens, e.g. https://127.0.0.1:8443. */
+  url: string;
+  /** The public URL (cookies, redirects, WebAuthn origin). */
+  publicUrl: string;
+  tls: TlsMaterial;
+  close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  config: Config;
+  logger: Logger;
+  db: Pick<OpenDatabase, 'targets' | 'secrets'>;
+  kek?: KekProvider;
+  extend?: HttpDeps['extend'];
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const { config, logger, db } = opts;
+  const pool = createPool(connectionString(db.targets.user), 20);
+  const api = new Api(pool);
+  const kek = opts.kek ?? LocalKeyFile.open(config.kekFile, { create: true });
+  const identity: IdentityDeps = {
+    api,
+    serviceSecret: db.secrets.workerSecret,
+    publicUrl: config.http.publicUrl ?? `https://localhost:${config.http.port}`,
+    kek,
+  };
+  const hostnames = ['localhost', config.http.host];
+  if (config.http.publicUrl) hostnames.unshift(new URL(config.http.publicUrl).hostname);
+  const tls = await loadOrCreateTls({
+    dataDir: config.dataDir,
+    certFile: config.http.tlsCertFile,
+    keyFile: config.http.tlsKeyFile,
+    hostnames: [...new Set(hostnames)],
+  });
+  let app: FastifyInstance;
+  try {
+    app = await buildServer(
+      {
+        api,
+        logger,
+        identity,
+        config: {
+          publicUrl: identity.publicUrl,
+          rateLimitPerMinute: config.http.rateLimitPerMinute,
+          bodyLimitBytes: config.http.bodyLimitBytes,
+        },
+        ...(opts.extend ? { extend: opts.extend } : {}),
+      },
+      tls,
+    );
+    await app.listen({ host: config.http.host, port: config.http.port });
+  } catch (e) {
+    await pool.end();
+    throw e;
+  }
+  const port = (app.server.address() as AddressInfo).port;
+  if (!config.http.publicUrl) identity.publicUrl = `https://localhost:${port}`;
+  const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
+  return {
+    app,
+    api,
+    url: `https://${host}:${port}`,
+    publicUrl: identity.publicUrl,
+    tls,
+    close: async () => {
+      await app.close();
+      await pool.end();
+    },
+  };
+}
