@@ -402,8 +402,12 @@ class Run {
       const h = handler(step);
       const p = step.params;
       const ctx = this.ctx(j);
-      if (!s.preflight) {
-        // It failed before anything was captured, so before anything was changed.
+      if (
+        !s.preflight ||
+        (s.state === 'failed' && ['preflight', 'recheck'].includes(s.error?.phase ?? ''))
+      ) {
+        // It failed before its apply was sent: Axiom changed nothing there (and whatever changed
+        // the resource meanwhile is someone else's change, not Axiom's to undo).
         s.rollback = { status: 'not_needed' };
         await this.persist();
         continue;
