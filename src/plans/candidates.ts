@@ -504,6 +504,9 @@ export function buildCandidate(
     accountId: r.accountId,
     exists: existing(r),
     ...(r.type === 'AWS::IAM::AccessKey' ? { lastFour: r.data.lastFour } : {}),
+    ...(r.type === 'AWS::EC2::SecurityGroup'
+      ? { egressRuleIds: r.data.rules.filter((x) => x.isEgress).map((x) => x.ruleId) }
+      : {}),
     ...(r.type === 'AWS::EC2::Volume'
       ? { volume: { sizeGiB: r.data.sizeGiB, iops: r.data.iops } }
       : {}),

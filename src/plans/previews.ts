@@ -52,6 +52,8 @@ type Previewer<K extends ExecutableActionId> = (
     exists: boolean;
     /** Access keys: the last four characters of the id (what consoles show). */
     lastFour?: string;
+    /** Security groups: which of the rule ids are egress rules. */
+    egressRuleIds?: string[];
     /** Volumes: the current size and IOPS (gp3 targets). */
     volume?: { sizeGiB: number; iops: number | null };
   },
@@ -150,19 +152,31 @@ export const PREVIEWS: { [K in ExecutableActionId]: Previewer<K> } = {
       `GetBucketLogging (bucket ${p.bucket}): LoggingEnabled with TargetBucket ${p.targetBucket} and TargetPrefix "${p.targetPrefix}"`,
     ],
   }),
-  'ec2.revoke_security_group_rule': (p) => ({
-    cli: [
-      `aws ec2 revoke-security-group-ingress --group-id ${p.groupId} --security-group-rule-ids ${p.ruleIds.join(' ')} --region ${p.region}`,
-      `# egress rules among them: aws ec2 revoke-security-group-egress --group-id ${p.groupId} --security-group-rule-ids <the egress rule ids> --region ${p.region}`,
-    ],
-    terraform: manual(
-      "Terraform manages a security group's rules in the configuration that owns the group (aws_security_group or aws_vpc_security_group_ingress_rule); remove the rule there. A rule id cannot be revoked from a standalone configuration.",
-    ),
-    verification: [
-      `DescribeSecurityGroupRules (group ${p.groupId}): none of ${p.ruleIds.join(', ')} exists and no rule with the same content is present`,
-      `DescribeSecurityGroupRules (group ${p.groupId}): every other rule is unchanged`,
-    ],
-  }),
+  'ec2.revoke_security_group_rule': (p, c) => {
+    const egress = p.ruleIds.filter((id) => c.egressRuleIds?.includes(id));
+    const ingress = p.ruleIds.filter((id) => !egress.includes(id));
+    return {
+      cli: [
+        ...(ingress.length
+          ? [
+              `aws ec2 revoke-security-group-ingress --group-id ${p.groupId} --security-group-rule-ids ${ingress.join(' ')} --region ${p.region}`,
+            ]
+          : []),
+        ...(egress.length
+          ? [
+              `aws ec2 revoke-security-group-egress --group-id ${p.groupId} --security-group-rule-ids ${egress.join(' ')} --region ${p.region}`,
+            ]
+          : []),
+      ],
+      terraform: manual(
+        "Terraform manages a security group's rules in the configuration that owns the group (aws_security_group or aws_vpc_security_group_ingress_rule); remove the rule there. A rule id cannot be revoked from a standalone configuration.",
+      ),
+      verification: [
+        `DescribeSecurityGroupRules (group ${p.groupId}): none of ${p.ruleIds.join(', ')} exists and no rule with the same content is present`,
+        `DescribeSecurityGroupRules (group ${p.groupId}): every other rule is unchanged`,
+      ],
+    };
+  },
   'ec2.require_imdsv2': (p) => ({
     cli: [
       `aws ec2 modify-instance-metadata-options --instance-id ${p.instanceId} --http-tokens required --http-endpoint enabled --region ${p.region}`,
