@@ -158,6 +158,79 @@ describe('a failure injected mid-plan', () => {
     expect(diffStates(before, dump())).toEqual([]);
   });
 
+  it('cost actions: a failed third step restarts the instance and restores the volume from its snapshot', async () => {
+    const cost = await startEnv('exec-cost-midplan');
+    try {
+      const stop = executable(candidateFor(cost, 'ec2_idle'));
+      const del = executable(candidateFor(cost, 'ebs_volume_unattached'));
+      const gp3 = executable(candidateFor(cost, 'ebs_volume_gp2'));
+      const plan = planOf(cost, [stop, del, gp3]);
+      const credentials = await credentialsFor(cost, plan);
+      const before = cost.sb.control.dumpState(cost.accountId);
+      cost.sb.control.injectFault({
+        kind: 'accessDenied',
+        service: 'ec2',
+        operation: 'ModifyVolume',
+      });
+      const r = await executePlan({
+        plan,
+        credentials,
+        aws: { endpoint: cost.sb.endpoint, maxAttempts: 1 },
+        wait: WAIT,
+      });
+      expect(r.status).toBe('failed');
+      expect(r.progress.steps.map((x) => x.state)).toEqual([
+        'rolled_back',
+        'rolled_back',
+        'failed',
+      ]);
+      expect(
+        r.audit.filter((a) => a.type === 'execution.action_rolled_back').map((a) => a.stepIndex),
+      ).toEqual([1, 0]);
+      const { region: vr, volumeId } = del.parameters as { region: string; volumeId: string };
+      const { region: ir, instanceId } = stop.parameters as { region: string; instanceId: string };
+      const snapshotId = r.progress.steps[1]!.artifacts.snapshotId!;
+      const restored = r.progress.steps[1]!.artifacts.restoredVolumeId!;
+      const after = cost.sb.control.dumpState(cost.accountId);
+      type Ec2 = {
+        ec2: {
+          volumes: Record<string, Record<string, unknown>>;
+          instances: Record<string, Record<string, unknown>>;
+        };
+      };
+      const hadPublicIp = !!(before.regions as Record<string, Ec2>)[ir]!.ec2.instances[instanceId]!
+        .publicIp;
+      // Exactly what AWS cannot restore: the volume's id (and its kept snapshot), the auto-assigned IP.
+      expect(paths(diffStates(before, after)).sort()).toEqual(
+        [
+          `added /regions/${vr}/ec2/snapshots/${snapshotId}`,
+          `added /regions/${vr}/ec2/volumes/${restored}`,
+          `removed /regions/${vr}/ec2/volumes/${volumeId}`,
+          ...(hadPublicIp ? [`changed /regions/${ir}/ec2/instances/${instanceId}/publicIp`] : []),
+        ].sort(),
+      );
+      // Field by field, the rest of the restored volume and the instance are as they were.
+      const vol = (d: typeof before, id: string) => {
+        const {
+          createTime: _t,
+          snapshotId: _s,
+          ...rest
+        } = (d.regions as Record<string, Ec2>)[vr]!.ec2.volumes[id]!;
+        return rest;
+      };
+      expect(vol(after, restored)).toEqual(vol(before, volumeId));
+      const inst = (d: typeof before) => {
+        const { publicIp: _p, ...rest } = (d.regions as Record<string, Ec2>)[ir]!.ec2.instances[
+          instanceId
+        ]!;
+        return rest;
+      };
+      expect(inst(after)).toEqual(inst(before));
+    } finally {
+      await cost.sb.stop();
+    }
+  });
+
   it('a verification failure rolls back the failed step too (its change had landed)', async () => {
     const [c] = securityTrio();
     const plan = planOf(env, [c!]);
