@@ -222,7 +222,10 @@ export const ACTIONS: Record<ExecutableActionId, ActionInfo> = {
     caveats: ['Applies to passwords set afterwards; users are not forced to change at once.'],
   }),
   'kms.enable_key_rotation': a('kms.enable_key_rotation', 'security', 'reversible', {
-    caveats: ['Key material rotated meanwhile stays available for decryption (AWS keeps it).'],
+    caveats: [
+      'Key material rotated meanwhile stays available for decryption (AWS keeps it).',
+      'A custom rotation period set before rotation was turned off is not reported by AWS, so it cannot be restored (365 days is used).',
+    ],
   }),
   'tags.add_required_tags': a('tags.add_required_tags', 'drift', 'reversible'),
 };

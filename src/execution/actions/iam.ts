@@ -122,7 +122,15 @@ export const updatePasswordPolicy = settingAction({
   capture: async (ctx) => ({ policy: await readPolicy(ctx) }),
   target: (_pre, p) => ({ policy: inventoryPolicy(p.policy) }),
   async write(ctx, p, desired, phase, pre) {
-    const full = phase === 'apply' ? p.policy : pre.capture?.policy;
+    // Unspecified fields revert to AWS defaults on update: keep the account's HardExpiry unless
+    // the target sets it.
+    const full =
+      phase === 'apply'
+        ? {
+            ...p.policy,
+            hardExpiry: p.policy.hardExpiry ?? pre.capture?.policy?.hardExpiry ?? null,
+          }
+        : pre.capture?.policy;
     if (!desired.policy || !full) {
       try {
         await ctx.aws.iam().send(new DeleteAccountPasswordPolicyCommand({}));
