@@ -305,6 +305,34 @@ describe('every action: apply + verify, then rollback restores the account', () 
   }
 });
 
+describe('the default security group', () => {
+  it('revokes its ingress and egress rules by id and re-authorises both (new ids only)', async () => {
+    const c = executable(candidateFor(env, 'sg_default_has_rules'));
+    const { region, groupId } = c.parameters as { region: string; groupId: string };
+    const rulesOf = (d: StateDump) =>
+      (
+        d.regions as Record<
+          string,
+          { ec2: { securityGroups: Record<string, { rules: Record<string, { id: string }> }> } }
+        >
+      )[region]!.ec2.securityGroups[groupId]!.rules;
+    const before = dump();
+    const sigs = Object.keys(rulesOf(before));
+    expect(sigs.some((s) => s.startsWith('egress:'))).toBe(true);
+    expect(sigs.some((s) => s.startsWith('ingress:'))).toBe(true);
+    const r = await run(c);
+    expect(r.status).toBe('succeeded');
+    expect(rulesOf(dump())).toEqual({});
+    const rb = await undo(c, r);
+    expect(rb.status).toBe('rolled_back');
+    expect(paths(diffStates(before, dump())).sort()).toEqual(
+      sigs
+        .map((s) => `changed /regions/${region}/ec2/securityGroups/${groupId}/rules/${esc(s)}/id`)
+        .sort(),
+    );
+  });
+});
+
 describe('snapshot then delete a volume', () => {
   it('snapshots first (completed), deletes, and restores a volume equal field by field', async () => {
     const c = executable(candidateFor(env, 'ebs_volume_unattached'));
