@@ -108,7 +108,9 @@ export interface OidcResult {
 
 /** Why openid-client refused an answer, as a stable reason. */
 function oidcFailureReason(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
+  // openid-client wraps oauth4webapi's error; the specific check is named in the cause.
+  const text = (x: unknown): string => (x instanceof Error ? x.message : String(x));
+  const m = `${text(e)} ${text((e as { cause?: unknown }).cause ?? '')}`;
   if (/"nonce"/.test(m)) return 'nonce_mismatch';
   if (/"state"/.test(m)) return 'state_mismatch';
   if (/auth_time|End-User authentication/.test(m)) return 'stale_auth_time';
