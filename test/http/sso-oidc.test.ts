@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { connectionString } from '../../src/db/bootstrap.js';
 import { createOrg, uniq, type TestOrg } from '../support/fixtures.js';
 import { useTestServer, type HttpClient } from '../support/http.js';
-import { useOidcProvider } from '../support/oidc-idp.js';
+import { useOidcProvider, type IdpCookieJar } from '../support/oidc-idp.js';
 
 const s = useTestServer();
 const idp = useOidcProvider(() => `${s().server.publicUrl}/api/v1/auth/oidc/callback`);
@@ -254,5 +254,185 @@ describe('single sign-on with OpenID Connect', () => {
       await c.end();
     }
     expect((await events(adm, 'sso.login_failed'))[0]).toMatchObject({ reason: 'plan_tier' });
+  });
+
+  describe('OpenID re-authentication as an e-signature factor', () => {
+    let dave: HttpClient;
+    let daveId: string;
+    const daveAtIdp: IdpCookieJar = new Map();
+    let cr: { id: string; proposed_record_hash: string; proposed_record_id: string };
+
+    beforeAll(async () => {
+      idp().accounts.set('dave', {
+        sub: 'dave',
+        email: `dave@${domain}`,
+        email_verified: true,
+        name: 'Dave Dunn',
+      });
+      dave = s().client();
+      idp().nextLogin = { sub: 'dave' };
+      expect(
+        (await finish(dave, await idp().authorize((await start(dave)).toString(), daveAtIdp)))
+          .status,
+      ).toBe(200);
+      daveId = (await dave.get<{ principal: { id: string } }>('/api/v1/auth/session')).body
+        .principal.id;
+      expect(
+        (
+          await adm.post('/api/v1/grants', {
+            principal_id: daveId,
+            domain: 'configuration',
+            level: 'review',
+            facility_id: null,
+            reason: 'signs configuration changes',
+          })
+        ).status,
+      ).toBe(201);
+      // A change to the signing policy is high risk: it needs webauthn or oidc_reauth.
+      const proposed = await adm.post<typeof cr>('/api/v1/records/signing_policy', {
+        facility_id: null,
+        item_key: `signing-${uniq()}`,
+        content: {
+          rules: [{ domain: '*', action: '*', risk_tier: '*', any_of: [['password']] }],
+        },
+        title: 'Signing policy',
+        reason: 'first signing policy',
+      });
+      expect(proposed.status).toBe(201);
+      cr = proposed.body;
+      expect((await adm.post(`/api/v1/change-requests/${cr.id}/submit`)).status).toBe(200);
+    });
+
+    async function challenge(): Promise<{ id: string; required_factors: string[][] }> {
+      const r = await dave.post<{ id: string; required_factors: string[][]; record_hash: string }>(
+        '/api/v1/signatures/challenges',
+        { target: { type: 'change_request', id: cr.id }, meaning: 'approved' },
+      );
+      expect(r.status).toBe(201);
+      expect(r.body.record_hash).toBe(cr.proposed_record_hash);
+      return r.body;
+    }
+
+    /** Ask for the re-authentication URL: prompt=login and max_age=0. */
+    async function reauthUrl(challengeId: string): Promise<URL> {
+      const r = await dave.post<{ redirect_url: string }>(
+        `/api/v1/signatures/challenges/${challengeId}/oidc`,
+        {},
+      );
+      expect(r.status).toBe(200);
+      const url = new URL(r.body.redirect_url);
+      expect(url.searchParams.get('prompt')).toBe('login');
+      expect(url.searchParams.get('max_age')).toBe('0');
+      return url;
+    }
+
+    /** The provider's redirect back arrives without Axiom's (SameSite=Strict) cookie. */
+    async function land(back: URL) {
+      return await finish(s().client(), back);
+    }
+
+    async function satisfied(challengeId: string): Promise<string[]> {
+      const r = await dave.get<{ satisfied_factors: string[] }>(
+        `/api/v1/signatures/challenges/${challengeId}`,
+      );
+      return r.body.satisfied_factors;
+    }
+
+    async function lastFailure(): Promise<AuditEvent & { target_record_id: string }> {
+      return (await events(adm, 'esignature.failed'))[0] as AuditEvent & {
+        target_record_id: string;
+      };
+    }
+
+    it('refuses a stale auth_time: the provider’s old sign-in, whether openid-client or the database notices', async () => {
+      const ch = await challenge();
+      expect(ch.required_factors).toEqual([['webauthn'], ['oidc_reauth']]);
+      // Far too old: openid-client's max_age=0 check refuses it.
+      idp().nextLogin = { sub: 'dave', authTime: Math.floor(Date.now() / 1000) - 600 };
+      const old = await land(await idp().authorize((await reauthUrl(ch.id)).toString()));
+      expect(old.status).toBe(401);
+      expect(await lastFailure()).toMatchObject({
+        reason: 'stale_auth_time',
+        target_id: ch.id,
+        target_record_id: cr.proposed_record_id,
+      });
+      // Within openid-client's clock tolerance but older than the challenge: the database refuses.
+      idp().nextLogin = { sub: 'dave', authTime: Math.floor(Date.now() / 1000) - 20 };
+      const older = await land(await idp().authorize((await reauthUrl(ch.id)).toString()));
+      expect(older.status).toBe(401);
+      expect(await lastFailure()).toMatchObject({ reason: 'stale auth_time', target_id: ch.id });
+      expect(await satisfied(ch.id)).toEqual([]);
+    });
+
+    it('refuses a re-authentication by another person at the provider', async () => {
+      const ch = await challenge();
+      idp().nextLogin = { sub: 'alice' };
+      const r = await land(await idp().authorize((await reauthUrl(ch.id)).toString()));
+      expect(r.status).toBe(401);
+      expect(await lastFailure()).toMatchObject({
+        reason: 'the provider identity is not the signer',
+        target_id: ch.id,
+      });
+      expect(await satisfied(ch.id)).toEqual([]);
+    });
+
+    it('refuses a nonce or a state that is not the request’s', async () => {
+      const ch = await challenge();
+      const url = await reauthUrl(ch.id);
+      url.searchParams.set('nonce', `other-${uniq()}${uniq()}`);
+      idp().nextLogin = { sub: 'dave' };
+      const r = await land(await idp().authorize(url.toString()));
+      expect(r.status).toBe(401);
+      expect(await lastFailure()).toMatchObject({ reason: 'nonce_mismatch', target_id: ch.id });
+
+      const back = await idp().authorize((await reauthUrl(ch.id)).toString());
+      back.searchParams.set('state', `${providerId}.forged-${uniq()}${uniq()}`);
+      expect((await land(back)).status).toBe(401);
+      expect((await events(adm, 'sso.login_failed'))[0]).toMatchObject({
+        reason: 'unknown, used or expired state',
+      });
+      expect(await satisfied(ch.id)).toEqual([]);
+      // Unanswered, the challenge does not sign.
+      const approve = await dave.post(`/api/v1/change-requests/${cr.id}/approve`, {
+        record_hash: cr.proposed_record_hash,
+        challenge_id: ch.id,
+      });
+      expect(approve.status).toBe(401);
+      expect(approve.body).toMatchObject({ reason: 'factors_missing' });
+    });
+
+    it('makes the provider ask again (prompt=login) and signs the approval with the fresh sign-in', async () => {
+      const ch = await challenge();
+      const logins = idp().logins;
+      idp().nextLogin = { sub: 'dave' };
+      // Dave still has a session at the provider: prompt=login makes it show the sign-in page anyway.
+      const r = await land(await idp().authorize((await reauthUrl(ch.id)).toString(), daveAtIdp));
+      expect(r.status).toBe(200);
+      expect(r.text).toContain('Identity confirmed');
+      expect(idp().logins).toBe(logins + 1);
+      expect(await satisfied(ch.id)).toEqual(['oidc_reauth']);
+      const approve = await dave.post<{ state: string }>(
+        `/api/v1/change-requests/${cr.id}/approve`,
+        { record_hash: cr.proposed_record_hash, challenge_id: ch.id },
+      );
+      expect(approve.status).toBe(200);
+      expect(approve.body.state).toBe('approved');
+      const sigs = await dave.get<{ signatures: Array<Record<string, unknown>> }>(
+        `/api/v1/signatures?record_id=${cr.proposed_record_id}`,
+      );
+      expect(sigs.body.signatures).toEqual([
+        expect.objectContaining({
+          signer_id: daveId,
+          signer_name: 'Dave Dunn',
+          meaning: 'approved',
+          factors: ['oidc_reauth'],
+          record_hash: cr.proposed_record_hash,
+        }),
+      ]);
+      // The answer cannot be used twice.
+      expect(
+        (await land(await idp().authorize((await reauthUrl(ch.id)).toString()))).status,
+      ).not.toBe(200);
+    });
   });
 });
