@@ -11,6 +11,7 @@ import { registerDemoCommands } from './commands/demo.js';
 import { registerVerifyCommands } from './commands/verify.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerSandboxCommands } from './commands/sandbox.js';
+import { registerAuthCommands } from './commands/auth.js';
 
 export class ExitCode extends Error {
   constructor(readonly code: number) {
@@ -21,6 +22,10 @@ export class ExitCode extends Error {
 export interface CliContext {
   env: Record<string, string | undefined>;
   io: Output;
+  /** Where prompts read answers and --password-stdin reads the password (default process.stdin). */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
+  /** Where prompts are written (default process.stderr, so stdout stays clean for scripts). */
+  promptOutput?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
 export function buildProgram(ctx: CliContext): Command {
@@ -43,6 +48,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerDemoCommands(program, ctx, lazy);
   registerVerifyCommands(program, ctx, lazy);
   registerSandboxCommands(program, ctx, lazy);
+  registerAuthCommands(program, ctx, lazy);
   return program;
 }
 
