@@ -103,7 +103,22 @@ async function proposal(kind: 'policy' | 'signing_policy' = 'policy'): Promise<C
           facility_id: null,
           item_key: `sp-${uniq()}`,
           content: {
-            rules: [{ domain: '*', action: '*', risk_tier: '*', any_of: [['password']] }],
+            rules: [
+              // Taking responsibility for a record now needs the password and a security key.
+              {
+                domain: '*',
+                action: 'record_responsibility',
+                risk_tier: '*',
+                any_of: [['password', 'webauthn']],
+              },
+              {
+                domain: '*',
+                action: '*',
+                risk_tier: 'high',
+                any_of: [['webauthn'], ['oidc_reauth']],
+              },
+              { domain: '*', action: '*', risk_tier: '*', any_of: [['password']] },
+            ],
           },
           title: 'Signing policy',
           reason: 'e-signature test',
@@ -203,8 +218,20 @@ describe('WebAuthn over HTTPS with a software authenticator', () => {
     ).toHaveLength(2);
   });
 
-  it('signs a high-risk change request (the signing policy) with a security key', async () => {
+  it('signs a high-risk change request (the signing policy) with a security key; the approved policy takes effect', async () => {
     const cr = await proposal('signing_policy');
+    const responsibility = async () =>
+      (
+        await signer.post<Challenge>('/api/v1/signatures/challenges', {
+          target: { type: 'record', id: cr.proposed_record_id, kind: 'signing_policy' },
+          meaning: 'responsibility',
+        })
+      ).body;
+    // The defaults: low risk needs the password.
+    expect(await responsibility()).toMatchObject({
+      risk_tier: 'low',
+      required_factors: [['password']],
+    });
     const ch = await challenge(signer, cr);
     expect(ch.status).toBe(201);
     expect(ch.body).toMatchObject({
@@ -248,6 +275,8 @@ describe('WebAuthn over HTTPS with a software authenticator', () => {
       expect.objectContaining({ meaning: 'approved', factors: ['password', 'webauthn'] }),
     ]);
     approved = { challengeId: ch.body.id, assertion };
+    // The approved signing policy is in force: its rule for taking responsibility applies now.
+    expect(await responsibility()).toMatchObject({ required_factors: [['password', 'webauthn']] });
   });
 
   it('refuses an assertion made for another challenge (a replayed answer), with an audit event', async () => {
@@ -471,9 +500,32 @@ describe('signing with the password over HTTPS', () => {
     expect(again.body).toMatchObject({ reason: 'challenge_used' });
   });
 
-  it('refuses to sign a record that changed after the challenge', async () => {
+  it('refuses to sign a record that changed after the challenge; the signatures it had no longer verify', async () => {
     const signer = await browserFor(org, signerUser);
     const cr = await proposal();
+    // A review signature on the proposed version, made before the change.
+    const review = (
+      await signer.post<Challenge>('/api/v1/signatures/challenges', {
+        target: { type: 'record', id: cr.proposed_record_id, kind: 'policy' },
+        meaning: 'reviewed',
+      })
+    ).body;
+    await signer.post(`/api/v1/signatures/challenges/${review.id}/password`, {
+      identification: signerUser.email,
+      password: signerUser.password,
+    });
+    const reviewed = await signer.post<Signature>('/api/v1/signatures', {
+      challenge_id: review.id,
+    });
+    expect(reviewed.status).toBe(201);
+    expect(reviewed.body).toMatchObject({
+      meaning: 'reviewed',
+      record_hash: cr.proposed_record_hash,
+    });
+    expect(
+      (await adm.get<{ valid: boolean }>(`/api/v1/signatures/${reviewed.body.id}/verify`)).body
+        .valid,
+    ).toBe(true);
     const ch = (await challenge(signer, cr)).body;
     await signer.post(`/api/v1/signatures/challenges/${ch.id}/password`, {
       identification: signerUser.email,
@@ -509,6 +561,29 @@ describe('signing with the password over HTTPS', () => {
     });
     const state = await adm.get<{ state: string }>(`/api/v1/change-requests/${cr.id}`);
     expect(state.body.state).toBe('in_review');
+    // The review signature covered the version as it was: it no longer verifies.
+    const v = await adm.get<{
+      valid: boolean;
+      record_unchanged: boolean;
+      signature_hash_valid: boolean;
+    }>(`/api/v1/signatures/${reviewed.body.id}/verify`);
+    expect(v.body).toMatchObject({
+      valid: false,
+      record_unchanged: false,
+      signature_hash_valid: true,
+    });
+    const chains = await adm.post<{
+      intact: boolean;
+      problems: Array<{ table: string; record_id: string; problem: string }>;
+    }>('/api/v1/audit/verify');
+    expect(chains.body.intact).toBe(false);
+    expect(chains.body.problems).toContainEqual(
+      expect.objectContaining({
+        table: 'audit.signatures',
+        record_id: reviewed.body.id,
+        problem: 'record_missing',
+      }),
+    );
   });
 });
 
