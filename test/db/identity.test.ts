@@ -343,6 +343,13 @@ describe('single sign-on in the database', () => {
       idp_certificate: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----',
       sp_entity_id: 'https://axiom.test/saml',
     });
+    // Linking the existing account by its address needs the address's domain verified (018).
+    await t.api.call(
+      'domain_verify',
+      org.admin.caller,
+      `${org.slug}.example`,
+      'TXT record checked',
+    );
     const identity = {
       subject: u.email,
       email: u.email,

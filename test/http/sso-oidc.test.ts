@@ -221,6 +221,39 @@ describe('single sign-on with OpenID Connect', () => {
     expect((await people()).length).toBe(before);
   });
 
+  it('links an existing account by e-mail only within a verified domain', async () => {
+    // An account at a verified domain is linked to the provider's subject: same person, no new one.
+    const frank = await adm.post<{ id: string }>('/api/v1/principals', {
+      email: `frank@${domain}`,
+      display_name: 'Frank',
+      password: `a-long-password-${uniq()}${uniq()}`,
+    });
+    expect(frank.status).toBe(201);
+    idp().accounts.set('frank', { sub: 'frank', email: `frank@${domain}`, email_verified: true });
+    const b1 = s().client();
+    idp().nextLogin = { sub: 'frank' };
+    expect((await finish(b1, await idp().authorize((await start(b1)).toString()))).status).toBe(
+      200,
+    );
+    const who = await b1.get<{ principal: { id: string } }>('/api/v1/auth/session');
+    expect(who.body.principal.id).toBe(frank.body.id);
+    expect(
+      (await events(adm, 'principal.provisioned')).some((e) => e.target_id === frank.body.id),
+    ).toBe(false);
+
+    // The administrator's own address is not in a verified domain: an identity provider account
+    // claiming it does not become the administrator.
+    idp().accounts.set('mallory', { sub: 'mallory', email: org.admin.email, email_verified: true });
+    const b2 = s().client();
+    idp().nextLogin = { sub: 'mallory' };
+    const r = await finish(b2, await idp().authorize((await start(b2)).toString()));
+    expect(r.status).toBe(401);
+    expect(b2.cookies.has('__Host-axiom_session')).toBe(false);
+    expect((await events(adm, 'sso.login_failed'))[0]).toMatchObject({
+      reason: 'domain_not_verified',
+    });
+  });
+
   it('is not available to a starter organization: configuring and signing in are refused', async () => {
     const starter = await createOrg(s().db, { tier: 'starter' });
     const a = await admin(starter);
@@ -429,10 +462,10 @@ describe('single sign-on with OpenID Connect', () => {
           record_hash: cr.proposed_record_hash,
         }),
       ]);
-      // The answer cannot be used twice.
-      expect(
-        (await land(await idp().authorize((await reauthUrl(ch.id)).toString()))).status,
-      ).not.toBe(200);
+      // A used challenge is not answered again.
+      const used = await dave.post(`/api/v1/signatures/challenges/${ch.id}/oidc`, {});
+      expect(used.status).toBe(409);
+      expect(used.body).toMatchObject({ reason: 'challenge_used' });
     });
   });
 });
