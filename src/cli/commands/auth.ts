@@ -47,7 +47,10 @@ async function ask(ctx: CliContext, prompt: string, silent = false): Promise<str
     input: ctx.stdin ?? process.stdin,
     output: ctx.promptOutput ?? process.stderr,
   });
-  return String(answer).trim();
+  // A silent prompt swallows the Enter key's echo too: end the line.
+  if (silent) (ctx.promptOutput ?? process.stderr).write('\n');
+  // A password is taken as typed; names and addresses without stray spaces.
+  return silent ? String(answer) : String(answer).trim();
 }
 
 async function withClient<T>(
