@@ -132,6 +132,41 @@ describe('axiom login', () => {
     expect(fs.existsSync(path.join(d.AXIOM_DATA_DIR, 'cli-session'))).toBe(true);
   });
 
+  it('asks for a new password when an administrator set the current one', async () => {
+    const d = { ...env, AXIOM_DATA_DIR: dataDir(true) };
+    const email = `newcomer-${Date.now()}@${org.slug}.example`;
+    await s().db.api.call(
+      'principal_create',
+      org.admin.caller,
+      email,
+      'Newcomer',
+      'initial-from-admin',
+    );
+    const scripted = await axiom(
+      ['login', '--organization', org.slug, '--email', email, '--password-stdin'],
+      d,
+      { stdin: 'initial-from-admin' },
+    );
+    expect(scripted.code).toBe(2);
+    expect(scripted.stderr).toMatch(/choose a new password/);
+    const r = await axiom(['login', '--organization', org.slug, '--email', email], d, {
+      answers: [
+        ['Password: ', 'initial-from-admin'],
+        ['New password: ', 'chosen-by-me-at-last'],
+        ['New password again: ', 'chosen-by-me-at-last'],
+      ],
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(email);
+    expect(r.terminal).not.toContain('chosen-by-me-at-last');
+    const again = await axiom(
+      ['login', '--organization', org.slug, '--email', email, '--password-stdin'],
+      d,
+      { stdin: 'chosen-by-me-at-last' },
+    );
+    expect(again.code).toBe(0);
+  });
+
   it('exits 2 on a wrong password (the server’s refusal), bad arguments, and an untrusted server', async () => {
     const d = { ...env, AXIOM_DATA_DIR: dataDir(true) };
     const wrong = await axiom(

@@ -111,11 +111,39 @@ export function registerAuthCommands(program: Command, ctx: CliContext, lazy: La
         if (!password) throw usage('a password is required', 'invalid_password');
 
         await withClient(ctx, { ...lazy, config: () => config }, opts.url, async (anon) => {
-          const s = await anon.call<{ token: string; session_id: string; expires_at: string }>(
-            'POST',
-            '/api/v1/auth/login',
-            { body: { organization, email, password, client: 'cli' }, auth: false },
-          );
+          type Session = { token: string; session_id: string; expires_at: string };
+          const signIn = (newPassword?: string) =>
+            anon.call<Session>('POST', '/api/v1/auth/login', {
+              body: {
+                organization,
+                email,
+                password,
+                client: 'cli',
+                ...(newPassword ? { new_password: newPassword } : {}),
+              },
+              auth: false,
+            });
+          let s: Session;
+          try {
+            s = await signIn();
+          } catch (e) {
+            // An expired password, or one an administrator set: the person chooses a new one now.
+            const mustChange =
+              e instanceof AppError &&
+              (e.reason === 'password_change_required' || e.reason === 'password_expired');
+            if (!mustChange) throw e;
+            if (opts.passwordStdin)
+              throw new AppError(
+                'unauthenticated',
+                `${e.publicMessage}: run \`axiom login\` in a terminal to choose a new password`,
+                { reason: e.reason },
+              );
+            ctx.io.err(e.publicMessage);
+            const next = await ask(ctx, 'New password: ', true);
+            if ((await ask(ctx, 'New password again: ', true)) !== next)
+              throw usage('the new passwords differ; nothing was changed', 'password_mismatch');
+            s = await signIn(next);
+          }
           storeSession(config.dataDir, {
             url: anon.opts.url,
             token: s.token,
