@@ -32,7 +32,12 @@ export function buildProgram(ctx: CliContext): Command {
   const program = new Command('axiom')
     .description('Axiom: a governed cloud-operations agent for AWS')
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    // Usage errors and help go through the CLI's output too (tests run main() in-process).
+    .configureOutput({
+      writeOut: (text) => ctx.io.out(text.replace(/\n$/, '')),
+      writeErr: (text) => ctx.io.err(text.replace(/\n$/, '')),
+    });
   const lazy = {
     config: () => loadConfig(ctx.env),
     logger: (quiet = false) => {
