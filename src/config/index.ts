@@ -90,6 +90,18 @@ const schema = z.object({
     .max(64 * 1024 * 1024)
     .default(1024 * 1024)
     .describe('Largest accepted HTTP request body.'),
+  AXIOM_URL: z
+    .url()
+    .regex(/^https:\/\/[^/]+\/?$/, 'an https origin such as https://axiom.example.com:8443')
+    .optional()
+    .describe('The Axiom server the CLI talks to (default https://localhost:8443).'),
+  AXIOM_CA_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'PEM certificate(s) the CLI trusts for the server (default <data dir>/tls/cert.pem when present, else the system CAs).',
+    ),
   AXIOM_DB_FAST_UNSAFE: bool
     .default(false)
     .describe('Embedded only: fsync off (tests). Never in production.'),
@@ -134,6 +146,11 @@ export type Config = Readonly<{
     rateLimitPerMinute: number;
     bodyLimitBytes: number;
   }>;
+  cli: Readonly<{
+    /** The server the CLI talks to, when configured (AXIOM_URL). */
+    url: string | undefined;
+    caFile: string | undefined;
+  }>;
 }>;
 
 export class ConfigError extends Error {
@@ -177,6 +194,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       tlsKeyFile: e.AXIOM_TLS_KEY_FILE,
       rateLimitPerMinute: e.AXIOM_RATE_LIMIT_PER_MINUTE,
       bodyLimitBytes: e.AXIOM_BODY_LIMIT_BYTES,
+    }),
+    cli: Object.freeze({
+      url: e.AXIOM_URL?.replace(/\/$/, ''),
+      caFile: e.AXIOM_CA_FILE ? path.resolve(e.AXIOM_CA_FILE) : undefined,
     }),
   });
 }
