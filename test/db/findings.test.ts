@@ -40,7 +40,12 @@ interface Finding {
   suppressed_until: string | null;
 }
 interface Versions extends Finding {
-  versions: Array<{ version: number; content: { event: string; status: string }; record_hash: string; previous_record_hash: string | null }>;
+  versions: Array<{
+    version: number;
+    content: { event: string; status: string };
+    record_hash: string;
+    previous_record_hash: string | null;
+  }>;
 }
 interface SyncResult {
   seen: number;
@@ -52,7 +57,11 @@ interface SyncResult {
 
 const ALL = ['s3', 'ec2', 'rds', 'cloudtrail', 'iam', 'kms', 'cloudwatch'];
 
-function cand(checkId: string, arn: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+function cand(
+  checkId: string,
+  arn: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   const types: Record<string, string> = {
     sg_open_ssh: 'AWS::EC2::SecurityGroup',
     ec2_idle: 'AWS::EC2::Instance',
@@ -81,16 +90,31 @@ async function sync(
   scan = randomUUID(),
 ): Promise<SyncResult> {
   const t = db();
-  return t.api.call<SyncResult>('finding_sync', caller, facility, connection, scan, complete, candidates);
+  return t.api.call<SyncResult>(
+    'finding_sync',
+    caller,
+    facility,
+    connection,
+    scan,
+    complete,
+    candidates,
+  );
 }
 
 async function findings(caller: Caller, filter: Record<string, unknown> = {}): Promise<Finding[]> {
-  const r = await db().api.call<{ items: Finding[] }>('finding_list', caller, { limit: 500, ...filter });
+  const r = await db().api.call<{ items: Finding[] }>('finding_list', caller, {
+    limit: 500,
+    ...filter,
+  });
   return r.items;
 }
 
 async function one(connection: string, checkId: string, arn: string): Promise<Finding> {
-  const all = await findings(viewer.caller, { connection_id: connection, check_id: checkId, resource_arn: arn });
+  const all = await findings(viewer.caller, {
+    connection_id: connection,
+    check_id: checkId,
+    resource_arn: arn,
+  });
   expect(all).toHaveLength(1);
   return all[0]!;
 }
@@ -116,7 +140,9 @@ beforeAll(async () => {
     { domain: 'cost', level: 'author', facility: site },
     { domain: 'drift', level: 'author', facility: site },
   ]);
-  securityReader = await createUser(t, org, [{ domain: 'security', level: 'read', facility: site }]);
+  securityReader = await createUser(t, org, [
+    { domain: 'security', level: 'read', facility: site },
+  ]);
 });
 
 describe('finding_sync', () => {
@@ -143,7 +169,10 @@ describe('finding_sync', () => {
     const vol = 'arn:aws:ec2:us-east-1:111122223333:volume/vol-loose';
     await sync(agent, conn, [
       cand('ec2_idle', idle, { estimated_monthly_saving_usd: 70.08 }),
-      cand('ebs_volume_unattached', vol, { resource_type: 'AWS::EC2::Volume', estimated_monthly_saving_usd: 8 }),
+      cand('ebs_volume_unattached', vol, {
+        resource_type: 'AWS::EC2::Volume',
+        estimated_monthly_saving_usd: 8,
+      }),
     ]);
     // EC2 complete but CloudWatch partial: the volume is resolved, the idle instance is not.
     const r = await sync(agent, conn, [], ['ec2']);
@@ -156,13 +185,19 @@ describe('finding_sync', () => {
     // Complete for both: resolved.
     expect(await sync(agent, conn, [], ['ec2', 'cloudwatch'])).toMatchObject({ resolved: 1 });
     // Back again: reopened, a new version.
-    const back = await sync(agent, conn, [cand('ebs_volume_unattached', vol, { resource_type: 'AWS::EC2::Volume' })]);
+    const back = await sync(agent, conn, [
+      cand('ebs_volume_unattached', vol, { resource_type: 'AWS::EC2::Volume' }),
+    ]);
     expect(back).toMatchObject({ reopened: 1, opened: 0 });
     const f = await one(conn, 'ebs_volume_unattached', vol);
     expect(f).toMatchObject({ status: 'open', version: 3 });
     const t = db();
     const history = await t.api.call<Versions>('finding_get', viewer.caller, f.id);
-    expect(history.versions.map((v) => v.content.event)).toEqual(['opened', 'resolved', 'reopened']);
+    expect(history.versions.map((v) => v.content.event)).toEqual([
+      'opened',
+      'resolved',
+      'reopened',
+    ]);
     for (let i = 1; i < history.versions.length; i++)
       expect(history.versions[i]!.previous_record_hash).toBe(history.versions[i - 1]!.record_hash);
     const verified = await t.api.call<{ intact: boolean }>('chain_verify', org.admin.caller);
@@ -174,9 +209,18 @@ describe('finding_sync', () => {
     const arn = 'arn:aws:s3:::ack-bucket';
     await sync(agent, conn, [cand('s3_bucket_logging_off', arn)]);
     const f = await one(conn, 's3_bucket_logging_off', arn);
-    const acked = await db().api.call<Finding>('finding_acknowledge', operator.caller, f.id, 'known, fixing next sprint');
+    const acked = await db().api.call<Finding>(
+      'finding_acknowledge',
+      operator.caller,
+      f.id,
+      'known, fixing next sprint',
+    );
     expect(acked).toMatchObject({ status: 'acknowledged', version: 2 });
-    await refused(db().api.call('finding_acknowledge', operator.caller, f.id, null), 'conflict', 'illegal_transition');
+    await refused(
+      db().api.call('finding_acknowledge', operator.caller, f.id, null),
+      'conflict',
+      'illegal_transition',
+    );
     await sync(agent, conn, [cand('s3_bucket_logging_off', arn)]);
     expect((await one(conn, 's3_bucket_logging_off', arn)).status).toBe('acknowledged');
     await sync(agent, conn, [], ['s3']);
@@ -187,35 +231,82 @@ describe('finding_sync', () => {
     const t = db();
     const conn = randomUUID();
     const arn = 'arn:aws:iam::111122223333:root';
-    await sync(agent, conn, [cand('iam_root_mfa_off', arn, { resource_type: 'AWS::IAM::Root', region: 'global' })]);
+    await sync(agent, conn, [
+      cand('iam_root_mfa_off', arn, { resource_type: 'AWS::IAM::Root', region: 'global' }),
+    ]);
     const f = await one(conn, 'iam_root_mfa_off', arn);
     const until = new Date(Date.now() + 7 * 86_400_000).toISOString();
-    await refused(t.api.call('finding_suppress', operator.caller, f.id, 'accepted risk', until), 'forbidden', 'missing_grant');
-    await refused(t.api.call('finding_suppress', agent, f.id, 'hide it', until), 'forbidden', 'agent_cannot_triage');
-    await refused(t.api.call('finding_suppress', author.caller, f.id, null, until), 'invalid_input', 'invalid_reason');
-    await refused(t.api.call('finding_suppress', author.caller, f.id, 'accepted risk', null), 'invalid_input', 'invalid_expiry');
     await refused(
-      t.api.call('finding_suppress', author.caller, f.id, 'accepted risk', new Date(Date.now() - 1000).toISOString()),
+      t.api.call('finding_suppress', operator.caller, f.id, 'accepted risk', until),
+      'forbidden',
+      'missing_grant',
+    );
+    await refused(
+      t.api.call('finding_suppress', agent, f.id, 'hide it', until),
+      'forbidden',
+      'agent_cannot_triage',
+    );
+    await refused(
+      t.api.call('finding_suppress', author.caller, f.id, null, until),
+      'invalid_input',
+      'invalid_reason',
+    );
+    await refused(
+      t.api.call('finding_suppress', author.caller, f.id, 'accepted risk', null),
       'invalid_input',
       'invalid_expiry',
     );
     await refused(
-      t.api.call('finding_suppress', author.caller, f.id, 'forever', new Date(Date.now() + 400 * 86_400_000).toISOString()),
+      t.api.call(
+        'finding_suppress',
+        author.caller,
+        f.id,
+        'accepted risk',
+        new Date(Date.now() - 1000).toISOString(),
+      ),
       'invalid_input',
       'invalid_expiry',
     );
-    const s = await t.api.call<Finding>('finding_suppress', author.caller, f.id, 'break-glass account, MFA in a safe', until);
+    await refused(
+      t.api.call(
+        'finding_suppress',
+        author.caller,
+        f.id,
+        'forever',
+        new Date(Date.now() + 400 * 86_400_000).toISOString(),
+      ),
+      'invalid_input',
+      'invalid_expiry',
+    );
+    const s = await t.api.call<Finding>(
+      'finding_suppress',
+      author.caller,
+      f.id,
+      'break-glass account, MFA in a safe',
+      until,
+    );
     expect(s).toMatchObject({ status: 'suppressed', version: 2 });
     // Seen while suppressed: stays suppressed.
-    await sync(agent, conn, [cand('iam_root_mfa_off', arn, { resource_type: 'AWS::IAM::Root', region: 'global' })]);
+    await sync(agent, conn, [
+      cand('iam_root_mfa_off', arn, { resource_type: 'AWS::IAM::Root', region: 'global' }),
+    ]);
     expect((await one(conn, 'iam_root_mfa_off', arn)).status).toBe('suppressed');
     // Time passes (the expiry moves into the past): the list shows it open, and the next scan records it.
-    await t.superuser.query(`update core.findings set suppressed_until = now() - interval '1 second' where id = $1`, [f.id]);
+    await t.superuser.query(
+      `update core.findings set suppressed_until = now() - interval '1 second' where id = $1`,
+      [f.id],
+    );
     expect((await one(conn, 'iam_root_mfa_off', arn)).status).toBe('open');
-    const r = await sync(agent, conn, [cand('iam_root_mfa_off', arn, { resource_type: 'AWS::IAM::Root', region: 'global' })]);
+    const r = await sync(agent, conn, [
+      cand('iam_root_mfa_off', arn, { resource_type: 'AWS::IAM::Root', region: 'global' }),
+    ]);
     expect(r).toMatchObject({ suppression_expired: 1 });
     const history = await t.api.call<Versions>('finding_get', viewer.caller, f.id);
-    expect(history.versions.map((v) => v.content.event)).toEqual(['opened', 'suppressed', 'suppression_expired']);
+    expect(history.versions.map((v) => v.content.event)).toEqual([
+      'opened',
+      'suppressed',
+      'suppression_expired',
+    ]);
     expect(history.status).toBe('open');
   });
 
@@ -227,12 +318,27 @@ describe('finding_sync', () => {
     const f = await one(conn, 's3_bucket_logging_off', arn);
     const until = new Date(Date.now() + 86_400_000).toISOString();
     await t.api.call('finding_suppress', author.caller, f.id, 'logs go elsewhere', until);
-    await refused(t.api.call('finding_unsuppress', operator.caller, f.id, 'no'), 'forbidden', 'missing_grant');
-    const u = await t.api.call<Finding>('finding_unsuppress', author.caller, f.id, 'logging is required after all');
+    await refused(
+      t.api.call('finding_unsuppress', operator.caller, f.id, 'no'),
+      'forbidden',
+      'missing_grant',
+    );
+    const u = await t.api.call<Finding>(
+      'finding_unsuppress',
+      author.caller,
+      f.id,
+      'logging is required after all',
+    );
     expect(u.status).toBe('open');
     await t.api.call('finding_suppress', author.caller, f.id, 'again', until);
-    await t.superuser.query(`update core.findings set suppressed_until = now() - interval '1 second' where id = $1`, [f.id]);
-    expect(await sync(agent, conn, [], ['ec2'])).toMatchObject({ suppression_expired: 1, resolved: 0 });
+    await t.superuser.query(
+      `update core.findings set suppressed_until = now() - interval '1 second' where id = $1`,
+      [f.id],
+    );
+    expect(await sync(agent, conn, [], ['ec2'])).toMatchObject({
+      suppression_expired: 1,
+      resolved: 0,
+    });
     expect((await one(conn, 's3_bucket_logging_off', arn)).status).toBe('open');
   });
 
@@ -240,29 +346,57 @@ describe('finding_sync', () => {
     const t = db();
     const conn = randomUUID();
     const scan = randomUUID();
-    await sync(agent, conn, [cand('sg_open_ssh', 'arn:aws:ec2:us-east-1:1:security-group/sg-rep')], ALL, site, scan);
+    await sync(
+      agent,
+      conn,
+      [cand('sg_open_ssh', 'arn:aws:ec2:us-east-1:1:security-group/sg-rep')],
+      ALL,
+      site,
+      scan,
+    );
     await refused(sync(agent, conn, [], ALL, site, scan), 'conflict', 'scan_already_synced');
     const other = await createFacility(t, org);
     const agent2 = await agentSession(t, org);
     await refused(sync(agent2, conn, [], ALL, other), 'conflict', 'connection_facility_mismatch');
-    const secOnly = await createUser(t, org, [{ domain: 'security', level: 'operate', facility: site }]);
+    const secOnly = await createUser(t, org, [
+      { domain: 'security', level: 'operate', facility: site },
+    ]);
     await refused(
-      sync(secOnly.caller, randomUUID(), [cand('ebs_volume_unattached', 'arn:aws:ec2:us-east-1:1:volume/vol-x', { resource_type: 'AWS::EC2::Volume' })]),
+      sync(secOnly.caller, randomUUID(), [
+        cand('ebs_volume_unattached', 'arn:aws:ec2:us-east-1:1:volume/vol-x', {
+          resource_type: 'AWS::EC2::Volume',
+        }),
+      ]),
       'forbidden',
       'missing_grant',
     );
     // A security operator cannot resolve the cost findings of a connection either.
     const c2 = randomUUID();
-    await sync(agent, c2, [cand('ebs_volume_unattached', 'arn:aws:ec2:us-east-1:1:volume/vol-y', { resource_type: 'AWS::EC2::Volume' })]);
+    await sync(agent, c2, [
+      cand('ebs_volume_unattached', 'arn:aws:ec2:us-east-1:1:volume/vol-y', {
+        resource_type: 'AWS::EC2::Volume',
+      }),
+    ]);
     await refused(sync(secOnly.caller, c2, []), 'forbidden', 'missing_grant');
-    await refused(sync(securityReader.caller, randomUUID(), [cand('sg_open_ssh', 'arn:aws:ec2:us-east-1:1:security-group/sg-r')]), 'forbidden', 'missing_grant');
+    await refused(
+      sync(securityReader.caller, randomUUID(), [
+        cand('sg_open_ssh', 'arn:aws:ec2:us-east-1:1:security-group/sg-r'),
+      ]),
+      'forbidden',
+      'missing_grant',
+    );
   });
 
   it('refuses bad candidates with a clear error and writes nothing', async () => {
     const t = db();
     const count = async () =>
-      (await t.superuser.query<{ n: number }>('select count(*)::int as n from core.findings')).rows[0]!.n +
-      (await t.superuser.query<{ n: number }>(`select count(*)::int as n from core.records where kind = 'finding'`)).rows[0]!.n;
+      (await t.superuser.query<{ n: number }>('select count(*)::int as n from core.findings'))
+        .rows[0]!.n +
+      (
+        await t.superuser.query<{ n: number }>(
+          `select count(*)::int as n from core.records where kind = 'finding'`,
+        )
+      ).rows[0]!.n;
     const before = await count();
     const good = cand('sg_open_ssh', 'arn:aws:ec2:us-east-1:1:security-group/sg-ok');
     const bad: Array<[unknown, string]> = [
@@ -289,13 +423,36 @@ describe('finding_sync', () => {
         'invalid_input',
         reason,
       );
-    await refused(t.api.call('finding_sync', agent, site, randomUUID(), randomUUID(), ['ec2', 'lambda'], []), 'invalid_input', 'invalid_services');
-    await refused(t.api.call('finding_sync', agent, site, randomUUID(), randomUUID(), null, []), 'invalid_input', 'invalid_services');
-    await refused(t.api.call('finding_sync', agent, site, null, randomUUID(), ALL, []), 'invalid_input', 'invalid_scan');
-    await refused(t.api.call('finding_sync', agent, null, randomUUID(), randomUUID(), ALL, []), 'invalid_input', 'invalid_facility');
-    await refused(t.api.call('finding_sync', agent, randomUUID(), randomUUID(), randomUUID(), ALL, []), 'not_found', 'facility_not_found');
+    await refused(
+      t.api.call('finding_sync', agent, site, randomUUID(), randomUUID(), ['ec2', 'lambda'], []),
+      'invalid_input',
+      'invalid_services',
+    );
+    await refused(
+      t.api.call('finding_sync', agent, site, randomUUID(), randomUUID(), null, []),
+      'invalid_input',
+      'invalid_services',
+    );
+    await refused(
+      t.api.call('finding_sync', agent, site, null, randomUUID(), ALL, []),
+      'invalid_input',
+      'invalid_scan',
+    );
+    await refused(
+      t.api.call('finding_sync', agent, null, randomUUID(), randomUUID(), ALL, []),
+      'invalid_input',
+      'invalid_facility',
+    );
+    await refused(
+      t.api.call('finding_sync', agent, randomUUID(), randomUUID(), randomUUID(), ALL, []),
+      'not_found',
+      'facility_not_found',
+    );
     const e = await refused(
-      t.api.call('finding_sync', agent, site, randomUUID(), randomUUID(), ALL, [good, { ...good, resource_arn: 'x' }]),
+      t.api.call('finding_sync', agent, site, randomUUID(), randomUUID(), ALL, [
+        good,
+        { ...good, resource_arn: 'x' },
+      ]),
       'invalid_input',
     );
     expect(e.message).toContain('candidate 1');
@@ -308,9 +465,15 @@ describe('finding queries', () => {
   beforeAll(async () => {
     conn = randomUUID();
     const c: unknown[] = [];
-    for (let i = 0; i < 5; i++) c.push(cand('sg_open_ssh', `arn:aws:ec2:us-east-1:1:security-group/sg-q${i}`));
+    for (let i = 0; i < 5; i++)
+      c.push(cand('sg_open_ssh', `arn:aws:ec2:us-east-1:1:security-group/sg-q${i}`));
     for (let i = 0; i < 4; i++)
-      c.push(cand('ebs_volume_unattached', `arn:aws:ec2:us-east-1:1:volume/vol-q${i}`, { resource_type: 'AWS::EC2::Volume', estimated_monthly_saving_usd: 10 + i }));
+      c.push(
+        cand('ebs_volume_unattached', `arn:aws:ec2:us-east-1:1:volume/vol-q${i}`, {
+          resource_type: 'AWS::EC2::Volume',
+          estimated_monthly_saving_usd: 10 + i,
+        }),
+      );
     c.push(cand('tags_missing', 'arn:aws:ec2:us-east-1:1:instance/i-q0'));
     await sync(agent, conn, c);
   });
@@ -318,13 +481,27 @@ describe('finding queries', () => {
   it('filters by facility, domain, severity, status, check and resource, and sorts', async () => {
     expect(await findings(viewer.caller, { connection_id: conn })).toHaveLength(10);
     expect(await findings(viewer.caller, { connection_id: conn, domain: 'cost' })).toHaveLength(4);
-    expect(await findings(viewer.caller, { connection_id: conn, severity: 'high' })).toHaveLength(5);
-    expect(await findings(viewer.caller, { connection_id: conn, check_id: 'tags_missing' })).toHaveLength(1);
-    expect(await findings(viewer.caller, { connection_id: conn, resource: 'vol-q2' })).toHaveLength(1);
+    expect(await findings(viewer.caller, { connection_id: conn, severity: 'high' })).toHaveLength(
+      5,
+    );
+    expect(
+      await findings(viewer.caller, { connection_id: conn, check_id: 'tags_missing' }),
+    ).toHaveLength(1);
+    expect(await findings(viewer.caller, { connection_id: conn, resource: 'vol-q2' })).toHaveLength(
+      1,
+    );
     expect(await findings(viewer.caller, { connection_id: conn, resource: '%' })).toHaveLength(0);
-    expect(await findings(viewer.caller, { connection_id: conn, status: 'open', facility_id: site })).toHaveLength(10);
-    expect(await findings(viewer.caller, { connection_id: conn, status: 'resolved' })).toHaveLength(0);
-    const bySaving = await findings(viewer.caller, { connection_id: conn, domain: 'cost', sort: 'saving' });
+    expect(
+      await findings(viewer.caller, { connection_id: conn, status: 'open', facility_id: site }),
+    ).toHaveLength(10);
+    expect(await findings(viewer.caller, { connection_id: conn, status: 'resolved' })).toHaveLength(
+      0,
+    );
+    const bySaving = await findings(viewer.caller, {
+      connection_id: conn,
+      domain: 'cost',
+      sort: 'saving',
+    });
     expect(bySaving.map((f) => Number(f.estimated_monthly_saving_usd))).toEqual([13, 12, 11, 10]);
     const bySeverity = await findings(viewer.caller, { connection_id: conn });
     expect(bySeverity[0]!.severity).toBe('high');
@@ -337,12 +514,16 @@ describe('finding queries', () => {
       const ids: string[] = [];
       let cursor: string | null = null;
       for (let page = 0; page < 10; page++) {
-        const r: { items: Finding[]; next_cursor: string | null } = await t.api.call('finding_list', viewer.caller, {
-          connection_id: conn,
-          sort,
-          limit: 3,
-          ...(cursor ? { cursor } : {}),
-        });
+        const r: { items: Finding[]; next_cursor: string | null } = await t.api.call(
+          'finding_list',
+          viewer.caller,
+          {
+            connection_id: conn,
+            sort,
+            limit: 3,
+            ...(cursor ? { cursor } : {}),
+          },
+        );
         ids.push(...r.items.map((f) => f.id));
         cursor = r.next_cursor;
         if (!cursor) break;
@@ -350,7 +531,11 @@ describe('finding queries', () => {
       expect(ids).toHaveLength(10);
       expect(new Set(ids).size).toBe(10);
     }
-    await refused(t.api.call('finding_list', viewer.caller, { cursor: 'bm90IGEgY3Vyc29y' }), 'invalid_input', 'invalid_cursor');
+    await refused(
+      t.api.call('finding_list', viewer.caller, { cursor: 'bm90IGEgY3Vyc29y' }),
+      'invalid_input',
+      'invalid_cursor',
+    );
   });
 
   it('shows each caller only the domains and facilities they may read', async () => {
@@ -358,11 +543,21 @@ describe('finding queries', () => {
     const seen = await findings(securityReader.caller, { connection_id: conn });
     expect(seen).toHaveLength(5);
     expect(new Set(seen.map((f) => f.domain))).toEqual(new Set(['security']));
-    const costFinding = (await findings(viewer.caller, { connection_id: conn, domain: 'cost' }))[0]!;
-    await refused(t.api.call('finding_get', securityReader.caller, costFinding.id), 'forbidden', 'missing_grant');
-    const counts = await t.api.call<{ active: number; by_domain: Record<string, number> }>('finding_counts', securityReader.caller, {
-      connection_id: conn,
-    });
+    const costFinding = (
+      await findings(viewer.caller, { connection_id: conn, domain: 'cost' })
+    )[0]!;
+    await refused(
+      t.api.call('finding_get', securityReader.caller, costFinding.id),
+      'forbidden',
+      'missing_grant',
+    );
+    const counts = await t.api.call<{ active: number; by_domain: Record<string, number> }>(
+      'finding_counts',
+      securityReader.caller,
+      {
+        connection_id: conn,
+      },
+    );
     expect(counts.active).toBe(5);
     expect(counts.by_domain).toEqual({ security: 5, cost: 0, drift: 0 });
     const stranger = await createUser(t, org, []);
@@ -370,7 +565,9 @@ describe('finding queries', () => {
   });
 
   it('counts for dashboards: by status, severity, domain, and the estimated monthly savings', async () => {
-    const counts = await db().api.call<Record<string, unknown>>('finding_counts', viewer.caller, { connection_id: conn });
+    const counts = await db().api.call<Record<string, unknown>>('finding_counts', viewer.caller, {
+      connection_id: conn,
+    });
     expect(counts).toMatchObject({
       total: 10,
       active: 10,
@@ -396,7 +593,15 @@ describe('finding queries', () => {
       [{ resource: { nested: 1 } }, 'invalid_filter'],
     ] as const)
       await refused(t.api.call('finding_list', viewer.caller, filter), 'invalid_input', reason);
-    await refused(t.api.call('finding_counts', viewer.caller, { domain: 'cost' }), 'invalid_input', 'invalid_filter');
-    await refused(t.api.call('finding_get', viewer.caller, randomUUID()), 'not_found', 'finding_not_found');
+    await refused(
+      t.api.call('finding_counts', viewer.caller, { domain: 'cost' }),
+      'invalid_input',
+      'invalid_filter',
+    );
+    await refused(
+      t.api.call('finding_get', viewer.caller, randomUUID()),
+      'not_found',
+      'finding_not_found',
+    );
   });
 });
