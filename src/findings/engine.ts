@@ -115,10 +115,22 @@ const round2 = (n: number): number => Math.round(n * 100) / 100;
 
 type ByType = { [T in ResourceType]: InventoryResource<T>[] };
 
-function group(resources: readonly AnyInventoryResource[]): ByType {
+/** Resources by type; a resource listed twice (same type and ARN) counts once, the first listing. */
+function group(resources: readonly AnyInventoryResource[]): {
+  by: ByType;
+  unique: AnyInventoryResource[];
+} {
   const by = {} as Record<string, AnyInventoryResource[]>;
-  for (const r of resources) (by[r.type] ??= []).push(r);
-  return by as unknown as ByType;
+  const seen = new Set<string>();
+  const unique: AnyInventoryResource[] = [];
+  for (const r of resources) {
+    const key = `${r.type}\u0000${r.arn}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    unique.push(r);
+    (by[r.type] ??= []).push(r);
+  }
+  return { by: by as unknown as ByType, unique };
 }
 
 const list = <T extends ResourceType>(by: ByType, t: T): InventoryResource<T>[] => by[t] ?? [];
@@ -154,7 +166,8 @@ export function evaluate(
     if (!c) throw new Error(`check ${id} is enabled but not in the catalog`);
     return c;
   };
-  const by = group(resources);
+  const { by, unique } = group(resources);
+  resources = unique;
   const out: FindingCandidate[] = [];
   const seen = new Set<string>();
   const emit: Emit = (check, r, evidence, saving) => {
@@ -515,7 +528,8 @@ export function evaluate(
                   name: x.data.name,
                   isMultiRegionTrail: x.data.isMultiRegionTrail,
                   isLogging: x.data.isLogging,
-                })),
+                }))
+                .sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0)),
             },
           );
     }
