@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { RESOURCE_TYPES, SCANNED_SERVICES } from '../cloud/inventory.js';
 import { ACTION_IDS, REVERSIBILITY, RISK_TIERS, actionType } from './actions.js';
-import { THRESHOLD_KEYS } from './config.js';
+import { THRESHOLD_KEYS } from './thresholds.js';
 
 export const DOMAINS = ['security', 'cost', 'drift'] as const;
 export type FindingDomain = (typeof DOMAINS)[number];

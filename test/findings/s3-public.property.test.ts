@@ -37,21 +37,23 @@ const acl = fc.array(
   { maxLength: 4 },
 );
 
-const principal = fc.oneof(
-  fc.constant('*' as const),
-  fc.constant({ AWS: '*' }),
-  fc.constant({ AWS: ['arn:aws:iam::111122223333:root', '*'] }),
-  fc.constant({ AWS: 'arn:aws:iam::111122223333:root' }),
-  fc.constant({ Service: 'cloudfront.amazonaws.com' }),
+const principal: fc.Arbitrary<PolicyStatement['Principal']> = fc.constantFrom<
+  PolicyStatement['Principal']
+>(
+  '*',
+  { AWS: '*' },
+  { AWS: ['arn:aws:iam::111122223333:root', '*'] },
+  { AWS: 'arn:aws:iam::111122223333:root' },
+  { Service: 'cloudfront.amazonaws.com' },
 );
 const condition = fc.option(
-  fc.oneof(
-    fc.constant({ StringEquals: { 'aws:SourceVpce': 'vpce-1a2b3c4d' } }),
-    fc.constant({ StringEquals: { 'aws:PrincipalOrgID': 'o-abc123' } }),
-    fc.constant({ ArnLike: { 'aws:SourceArn': 'arn:aws:cloudfront::*' } }),
-    fc.constant({ IpAddress: { 'aws:SourceIp': '0.0.0.0/0' } }),
-    fc.constant({ Bool: { 'aws:SecureTransport': 'true' } }),
-    fc.constant({ StringEqualsIfExists: { 'aws:SourceAccount': '111122223333' } }),
+  fc.constantFrom<NonNullable<PolicyStatement['Condition']>>(
+    { StringEquals: { 'aws:SourceVpce': 'vpce-1a2b3c4d' } },
+    { StringEquals: { 'aws:PrincipalOrgID': 'o-abc123' } },
+    { ArnLike: { 'aws:SourceArn': 'arn:aws:cloudfront::*' } },
+    { IpAddress: { 'aws:SourceIp': '0.0.0.0/0' } },
+    { Bool: { 'aws:SecureTransport': 'true' } },
+    { StringEqualsIfExists: { 'aws:SourceAccount': '111122223333' } },
   ),
   { nil: undefined },
 );
