@@ -118,19 +118,25 @@ type ByType = { [T in ResourceType]: InventoryResource<T>[] };
 /** Resources by type; a resource listed twice (same type and ARN) counts once, the first listing. */
 function group(resources: readonly AnyInventoryResource[]): {
   by: ByType;
-  unique: AnyInventoryResource[];
+  unique: readonly AnyInventoryResource[];
 } {
   const by = {} as Record<string, AnyInventoryResource[]>;
-  const seen = new Set<string>();
-  const unique: AnyInventoryResource[] = [];
-  for (const r of resources) {
-    const key = `${r.type}\u0000${r.arn}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    unique.push(r);
+  const arns = new Map<string, Set<string>>();
+  let unique: AnyInventoryResource[] | null = null;
+  for (let i = 0; i < resources.length; i++) {
+    const r = resources[i]!;
+    let seen = arns.get(r.type);
+    if (!seen) arns.set(r.type, (seen = new Set()));
+    if (seen.has(r.arn)) {
+      // The first duplicate: from here on, keep a filtered copy.
+      unique ??= resources.slice(0, i);
+      continue;
+    }
+    seen.add(r.arn);
+    unique?.push(r);
     (by[r.type] ??= []).push(r);
   }
-  return { by: by as unknown as ByType, unique };
+  return { by: by as unknown as ByType, unique: unique ?? resources };
 }
 
 const list = <T extends ResourceType>(by: ByType, t: T): InventoryResource<T>[] => by[t] ?? [];

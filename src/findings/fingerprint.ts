@@ -1,7 +1,7 @@
 // A resource's configuration fingerprint: what "changed since the accepted baseline" compares. It
 // covers the type, the metadata and the tags, minus what changes without anyone changing anything
 // (utilization series, last-used stamps).
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AnyInventoryResource } from '../cloud/inventory.js';
 
 /** Fields left out of the fingerprint, per type: usage, not configuration. */
@@ -15,12 +15,22 @@ export const VOLATILE_FIELDS: Partial<Record<string, readonly string[]>> = {
 /** JSON with object keys sorted at every level: the same value always gives the same text. */
 export function stableStringify(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
-  if (Array.isArray(v)) return `[${v.map(stableStringify).join(',')}]`;
+  if (Array.isArray(v)) {
+    let out = '[';
+    for (let i = 0; i < v.length; i++) out += (i ? ',' : '') + stableStringify(v[i]);
+    return `${out}]`;
+  }
   const o = v as Record<string, unknown>;
-  const keys = Object.keys(o)
-    .filter((k) => o[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${stableStringify(o[k])}`).join(',')}}`;
+  const keys = Object.keys(o).sort();
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const x = o[k];
+    if (x === undefined) continue;
+    out += `${first ? '' : ','}${JSON.stringify(k)}:${stableStringify(x)}`;
+    first = false;
+  }
+  return `${out}}`;
 }
 
 /** First 16 hex digits of SHA-256 over the canonical JSON of {type, data (less volatile fields), tags}. */
@@ -31,8 +41,5 @@ export function fingerprintResource(r: AnyInventoryResource): string {
     data = { ...data };
     for (const f of volatile) delete data[f];
   }
-  return createHash('sha256')
-    .update(stableStringify({ type: r.type, data, tags: r.tags }), 'utf8')
-    .digest('hex')
-    .slice(0, 16);
+  return hash('sha256', stableStringify({ type: r.type, data, tags: r.tags }), 'hex').slice(0, 16);
 }

@@ -2,6 +2,8 @@
 // id, remediation descriptors consistent with the action vocabulary, compliance references well formed,
 // prices present for every cost check, and docs/findings.md generated from it.
 import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import prettier from 'prettier';
 import { describe, expect, it } from 'vitest';
 import { ACTIONS, baseRiskTier } from '../../src/findings/actions.js';
 import { CHECKS, checkSchema } from '../../src/findings/catalog.js';
@@ -73,9 +75,11 @@ describe('the check catalog', () => {
     }
   });
 
-  it('is the table in docs/findings.md (regenerate with npx tsx scripts/findings-docs.ts)', () => {
-    const doc = fs.readFileSync(new URL('../../docs/findings.md', import.meta.url), 'utf8');
-    expect(renderDoc(doc)).toBe(doc);
+  it('is the table in docs/findings.md (regenerate with npx tsx scripts/findings-docs.ts)', async () => {
+    const file = fileURLToPath(new URL('../../docs/findings.md', import.meta.url));
+    const doc = fs.readFileSync(file, 'utf8');
+    const options = { ...(await prettier.resolveConfig(file)), filepath: file };
+    expect(await prettier.format(renderDoc(doc), options)).toBe(doc);
     for (const c of CHECKS) expect(doc).toContain(`\`${c.id}\``);
   });
 });
