@@ -3,6 +3,8 @@
 // triage by people only, queries visible only where the caller may read, and bad input refused with
 // nothing written.
 import { randomUUID } from 'node:crypto';
+import { collect, exportRows } from '../../src/audit/export.js';
+import { verifyExport } from '../../src/audit/verifier.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Caller } from '../../src/db/api.js';
 import { useTestDatabase } from '../support/db.js';
@@ -603,5 +605,42 @@ describe('finding queries', () => {
       'not_found',
       'finding_not_found',
     );
+  });
+});
+
+// Last: it breaks the organization's chain on purpose.
+describe('finding versions and the chains', () => {
+  it('are exported and verified offline, and a changed version is detected', async () => {
+    const t = db();
+    const conn = randomUUID();
+    const arn = 'arn:aws:ec2:us-east-1:1:security-group/sg-chain';
+    await sync(agent, conn, [cand('sg_open_ssh', arn)]);
+    await sync(agent, conn, [], ['ec2']);
+    const offline = verifyExport(await collect(exportRows(t.api, org.admin.caller)));
+    expect(offline.intact).toBe(true);
+    expect(offline.counts['core.finding_versions'] ?? 0).toBeGreaterThanOrEqual(2);
+    const f = await one(conn, 'sg_open_ssh', arn);
+    // A superuser with triggers disabled rewrites the history of the finding: both verifiers notice.
+    const c = await t.superuser.connect();
+    try {
+      await c.query('begin');
+      await c.query('set local session_replication_role = replica');
+      await c.query(
+        `update core.records set content = jsonb_set(content, '{status}', '"open"')
+          where kind = 'finding' and id = $1 and version = 2`,
+        [f.id],
+      );
+      await c.query('commit');
+    } finally {
+      c.release();
+    }
+    const sql = await t.api.call<{ intact: boolean; problems: Array<{ problem: string }> }>(
+      'chain_verify',
+      org.admin.caller,
+    );
+    expect(sql.intact).toBe(false);
+    expect(sql.problems.map((p) => p.problem)).toContain('hash_mismatch');
+    const ts = verifyExport(await collect(exportRows(t.api, org.admin.caller)));
+    expect(ts.intact).toBe(false);
   });
 });
