@@ -334,10 +334,14 @@ begin
     perform internal.content_refuse('a required_tags policy has only type, tags and resource_types');
   end if;
   if jsonb_typeof(p -> 'tags') is distinct from 'array' or jsonb_array_length(p -> 'tags') not between 1 and 50 then
-    perform internal.content_refuse('tags is a list of 1 to 50 {key, allowed_values?}');
+    perform internal.content_refuse('tags is a list of 1 to 50 tag keys or {key, allowed_values?}');
   end if;
   for v_tag in select * from jsonb_array_elements(p -> 'tags') loop
-    if jsonb_typeof(v_tag) <> 'object'
+    if jsonb_typeof(v_tag) = 'string' then
+      if length(v_tag #>> '{}') not between 1 and 128 then
+        perform internal.content_refuse('a tag key has 1 to 128 characters');
+      end if;
+    elsif jsonb_typeof(v_tag) <> 'object'
        or exists (select 1 from jsonb_object_keys(v_tag) k where k not in ('key', 'allowed_values'))
        or jsonb_typeof(v_tag -> 'key') is distinct from 'string'
        or length(v_tag ->> 'key') not between 1 and 128
@@ -345,13 +349,13 @@ begin
            or jsonb_array_length(v_tag -> 'allowed_values') not between 1 and 100
            or exists (select 1 from jsonb_array_elements(v_tag -> 'allowed_values') a
                        where jsonb_typeof(a) <> 'string' or length(a #>> '{}') not between 1 and 256))) then
-      perform internal.content_refuse('a tag is {key (1-128 characters), allowed_values? (1-100 strings)}');
+      perform internal.content_refuse('a tag is its key, or {key (1-128 characters), allowed_values? (1-100 strings)}');
     end if;
   end loop;
-  if jsonb_typeof(p -> 'resource_types') is distinct from 'array'
+  if p ? 'resource_types' and (jsonb_typeof(p -> 'resource_types') is distinct from 'array'
      or jsonb_array_length(p -> 'resource_types') not between 1 and cardinality(internal.findings_resource_types())
      or exists (select 1 from jsonb_array_elements(p -> 'resource_types') t
-                 where jsonb_typeof(t) <> 'string' or not ((t #>> '{}') = any (internal.findings_resource_types()))) then
+                 where jsonb_typeof(t) <> 'string' or not ((t #>> '{}') = any (internal.findings_resource_types())))) then
     perform internal.content_refuse('resource_types lists inventory resource types (e.g. AWS::EC2::Instance)');
   end if;
 end
@@ -686,6 +690,9 @@ begin
     perform internal.require(v_caller, 'operate', v_domain, p_facility_id);
   end loop;
 
+  -- One sync of a connection at a time (a second waits, then sees the first one's findings).
+  perform pg_advisory_xact_lock(hashtextextended('finding_sync:' || v_caller.organization_id::text || ':'
+    || p_connection_id::text, 0));
   if exists (select 1 from core.findings f where f.connection_id = p_connection_id and f.facility_id <> p_facility_id) then
     perform internal.raise('AX409', 'this connection''s findings belong to another facility', 'connection_facility_mismatch');
   end if;
@@ -1202,5 +1209,45 @@ exception when others then
 end
 $$;
 comment on function api.finding_configuration(jsonb, uuid) is 'Requires: read in configuration at the facility.';
+
+-- ---------------------------------------------------------------------------------------------
+-- api.record_list, replaced: a kind without a fixed domain (findings) has a domain per row, so the list
+-- shows only the rows whose domain the caller may read at the facility (migration 009 checked
+-- configuration for such kinds, which would have shown every finding to a configuration reader).
+-- ---------------------------------------------------------------------------------------------
+create or replace function api.record_list(p_caller jsonb, p_kind text, p_facility_id uuid default null)
+returns jsonb
+language plpgsql volatile security definer
+set search_path = pg_catalog, pg_temp
+set client_encoding = 'UTF8'
+as $$
+declare
+  v_caller internal.caller;
+  v_detail text;
+  v_reg internal.controlled_tables;
+  v_result jsonb;
+begin
+  v_caller := internal.begin_call(p_caller, 'record.list');
+  v_reg := internal.controlled_table(p_kind);
+  if p_facility_id is not null then
+    perform internal.require_facility(p_facility_id);
+  end if;
+  if v_reg.fixed_domain is not null then
+    perform internal.require(v_caller, 'read', v_reg.fixed_domain, p_facility_id);
+  end if;
+  select coalesce(jsonb_agg(internal.record_json(r) order by r.item_key), '[]'::jsonb) into v_result
+    from core.records r
+   where r.kind = p_kind and r.facility_id is not distinct from p_facility_id and r.lifecycle_state = 'effective'
+     and (v_reg.fixed_domain is not null
+          or (internal.has_grant(v_caller.principal_id, 'read', r.domain, r.facility_id)
+              and internal.scope_allows(v_caller.scope, 'read', r.domain, r.facility_id)));
+  return internal.succeed(v_caller, v_result);
+exception when others then
+  get stacked diagnostics v_detail = pg_exception_detail;
+  return internal.fail_call(p_caller, v_caller, sqlstate, sqlerrm, v_detail);
+end
+$$;
+comment on function api.record_list(jsonb, text, uuid) is
+  'Requires: read in the kind''s domain at the facility; for kinds with a domain per row, lists only readable rows.';
 
 call internal.finalize_api();

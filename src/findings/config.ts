@@ -55,23 +55,27 @@ export type CheckConfigurationContent = z.infer<typeof checkConfigurationSchema>
 
 const resourceType = z.enum(RESOURCE_TYPES);
 
-/** Content of a `policy` record of type `required_tags`: the tag baseline. */
+/** Content of a `policy` record of type `required_tags`: the tag baseline. A tag is its key, or
+ * {key, allowed_values}; without resource_types the policy covers instances, volumes and DB instances. */
 export const requiredTagsPolicySchema = z
   .object({
     type: z.literal('required_tags'),
     tags: z
       .array(
-        z
-          .object({
-            key: z.string().min(1).max(128),
-            /** When given, the tag's value must be one of these. */
-            allowed_values: z.array(z.string().min(1).max(256)).min(1).max(100).optional(),
-          })
-          .strict(),
+        z.union([
+          z.string().min(1).max(128),
+          z
+            .object({
+              key: z.string().min(1).max(128),
+              /** When given, the tag's value must be one of these. */
+              allowed_values: z.array(z.string().min(1).max(256)).min(1).max(100).optional(),
+            })
+            .strict(),
+        ]),
       )
       .min(1)
       .max(50),
-    resource_types: z.array(resourceType).min(1).max(RESOURCE_TYPES.length),
+    resource_types: z.array(resourceType).min(1).max(RESOURCE_TYPES.length).optional(),
   })
   .strict();
 export type RequiredTagsPolicy = z.infer<typeof requiredTagsPolicySchema>;
@@ -147,11 +151,11 @@ export interface EffectiveConfiguration {
 }
 
 /** Without any policy: the tag baseline Axiom proposes (and the sandbox plants against). */
-export const DEFAULT_REQUIRED_TAGS: RequiredTagsPolicy = {
+export const DEFAULT_REQUIRED_TAGS = {
   type: 'required_tags',
   tags: [{ key: 'Owner' }, { key: 'Environment' }, { key: 'CostCenter' }],
   resource_types: ['AWS::EC2::Instance', 'AWS::EC2::Volume', 'AWS::RDS::DBInstance'],
-};
+} as const satisfies RequiredTagsPolicy;
 
 /** A controlled record as api.finding_configuration returns it (organization-wide ones have no facility). */
 export interface ConfigurationRecord {
@@ -174,7 +178,7 @@ export function effectiveConfiguration(
 ): EffectiveConfiguration {
   const enabled = new Set(defaults.enabledByDefault);
   const thresholds = defaultThresholds();
-  let tags: RequiredTagsPolicy = DEFAULT_REQUIRED_TAGS;
+  let tags: RequiredTagsPolicy = DEFAULT_REQUIRED_TAGS as unknown as RequiredTagsPolicy;
   const rules: BaselineRule[] = [];
   let inventory: AcceptedInventory | null = null;
   const layered = [...records].sort(
@@ -205,8 +209,12 @@ export function effectiveConfiguration(
     enabledChecks: enabled,
     thresholds,
     requiredTags: {
-      tags: tags.tags.map((t) => ({ key: t.key, allowedValues: t.allowed_values ?? null })),
-      resourceTypes: [...tags.resource_types],
+      tags: tags.tags.map((t) =>
+        typeof t === 'string'
+          ? { key: t, allowedValues: null }
+          : { key: t.key, allowedValues: t.allowed_values ?? null },
+      ),
+      resourceTypes: [...(tags.resource_types ?? DEFAULT_REQUIRED_TAGS.resource_types)],
     },
     baselineRules: rules,
     acceptedInventory: inventory,

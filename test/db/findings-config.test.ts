@@ -141,7 +141,12 @@ const samples: Array<[string, unknown, boolean]> = [
     { type: 'required_tags', tags: [{ key: 'Owner' }], resource_types: ['AWS::Fake::Thing'] },
     false,
   ],
-  ['policy', { type: 'required_tags', tags: [{ key: 'Owner' }] }, false],
+  ['policy', { type: 'required_tags', tags: ['Owner', 'CostCenter'] }, true],
+  ['policy', { type: 'required_tags', tags: ['Owner', { key: 'Env' }] }, true],
+  ['policy', { type: 'required_tags', tags: [''] }, false],
+  ['policy', { type: 'required_tags', tags: [7] }, false],
+  ['policy', { type: 'required_tags', note: 'no tags' }, false],
+  ['policy', { type: 'required_tags', tags: ['Owner'], resource_types: [] }, false],
   ['baseline', { type: 'configuration', rules: [rule] }, true],
   [
     'baseline',

@@ -566,6 +566,29 @@ describe('finding queries', () => {
     expect(await findings(stranger.caller, { connection_id: conn })).toHaveLength(0);
   });
 
+  it('keeps finding versions out of reach of the generic record functions beyond the caller grants', async () => {
+    const t = db();
+    const configReader = await createUser(t, org, [
+      { domain: 'configuration', level: 'read', facility: site },
+    ]);
+    expect(
+      await t.api.call<unknown[]>('record_list', configReader.caller, 'finding', site),
+    ).toEqual([]);
+    const listed = await t.api.call<Array<{ domain: string }>>(
+      'record_list',
+      securityReader.caller,
+      'finding',
+      site,
+    );
+    expect(listed.length).toBeGreaterThan(0);
+    expect(new Set(listed.map((r) => r.domain))).toEqual(new Set(['security']));
+    await refused(
+      t.api.call('record_propose', author.caller, 'finding', site, null, 'x', {}, 'forged', 'no'),
+      'rule_violation',
+      'not_change_managed',
+    );
+  });
+
   it('counts for dashboards: by status, severity, domain, and the estimated monthly savings', async () => {
     const counts = await db().api.call<Record<string, unknown>>('finding_counts', viewer.caller, {
       connection_id: conn,

@@ -803,6 +803,21 @@ describe('drift', () => {
     });
   });
 
+  it('tags_missing takes tag keys as plain strings, on the default resource types', () => {
+    const policy: ConfigurationRecord = {
+      kind: 'policy',
+      facility_id: null,
+      item_key: 'required_tags',
+      content: { type: 'required_tags', tags: ['Owner', 'CostCenter'] },
+    };
+    const found = only(
+      [b.instance('i-s', {}, { Owner: 'a', Environment: 'dev' }), b.bucket('untagged')],
+      'tags_missing',
+      { records: [policy] },
+    );
+    expect(found.map((f) => f.evidence)).toEqual([{ missing: ['CostCenter'], invalid: [] }]);
+  });
+
   it('drift_configuration_baseline: each rule of the baseline against the metadata', () => {
     const baseline: ConfigurationRecord = {
       kind: 'baseline',
