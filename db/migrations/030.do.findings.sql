@@ -575,6 +575,11 @@ begin
   if jsonb_typeof(c -> 'evidence') is distinct from 'object' or pg_column_size(c -> 'evidence') > 16384 then
     return 'has no evidence object (at most 16 KiB)';
   end if;
+  -- Axiom never stores AWS access keys (DESIGN.md invariant 11): evidence names keys by fingerprint.
+  if (c -> 'evidence')::text ~ '(AKIA|ASIA)[A-Z0-9]{16}' or (c ->> 'resource_id') ~ '(AKIA|ASIA)[A-Z0-9]{16}'
+     or (c ->> 'resource_arn') ~ '(AKIA|ASIA)[A-Z0-9]{16}' then
+    return 'contains what looks like an AWS access key id (name keys by fingerprint)';
+  end if;
   if c ? 'estimated_monthly_saving_usd' and jsonb_typeof(c -> 'estimated_monthly_saving_usd') <> 'null'
      and (jsonb_typeof(c -> 'estimated_monthly_saving_usd') <> 'number'
           or (c ->> 'estimated_monthly_saving_usd')::numeric not between 0 and 1e9) then

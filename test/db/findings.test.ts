@@ -417,6 +417,8 @@ describe('finding_sync', () => {
       [[{ ...good, estimated_monthly_saving_usd: 'free' }], 'invalid_candidate'],
       [[{ ...good, extra_field: 1 }], 'invalid_candidate'],
       [[{ ...good, resource_id: '' }], 'invalid_candidate'],
+      [[{ ...good, evidence: { key: 'AKIAABCDEFGHIJKLMNOP' } }], 'invalid_candidate'],
+      [[{ ...good, resource_id: 'ASIAABCDEFGHIJKLMNOP' }], 'invalid_candidate'],
       [[good, good], 'duplicate_candidate'],
     ];
     for (const [candidates, reason] of bad)
