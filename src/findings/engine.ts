@@ -643,15 +643,15 @@ export function evaluate(
       for (const r of resources) {
         if (!types.has(r.type)) continue;
         if (r.type === 'AWS::EC2::Instance' && r.data.state === 'terminated') continue;
-        const missing: string[] = [];
-        const invalid: Array<{ key: string; value: string }> = [];
+        let missing: string[] | null = null;
+        let invalid: Array<{ key: string; value: string }> | null = null;
         for (const tag of required.tags) {
           const v = r.tags[tag.key];
-          if (v === undefined) missing.push(tag.key);
+          if (v === undefined) (missing ??= []).push(tag.key);
           else if (tag.allowedValues && !tag.allowedValues.includes(v))
-            invalid.push({ key: tag.key, value: v });
+            (invalid ??= []).push({ key: tag.key, value: v });
         }
-        if (missing.length || invalid.length) emit(c, r, { missing, invalid });
+        if (missing || invalid) emit(c, r, { missing: missing ?? [], invalid: invalid ?? [] });
       }
     }
   }
