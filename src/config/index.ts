@@ -93,6 +93,25 @@ const schema = z.object({
   AXIOM_DB_FAST_UNSAFE: bool
     .default(false)
     .describe('Embedded only: fsync off (tests). Never in production.'),
+  AXIOM_DEMO: bool
+    .default(true)
+    .describe(
+      'Run the demo: the sandbox cloud with a generated account and a demo organization connected to it. Turn off for production.',
+    ),
+  AXIOM_SANDBOX_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(0)
+    .describe('Port of the demo sandbox cloud on 127.0.0.1; 0 picks a free one.'),
+  AXIOM_DEMO_SIZE: z.coerce
+    .number()
+    .int()
+    .min(20)
+    .max(20_000)
+    .default(300)
+    .describe('Approximate number of resources in the generated demo account.'),
 });
 
 export type Config = Readonly<{
@@ -105,6 +124,7 @@ export type Config = Readonly<{
   bcryptCost: number;
   orgKeyBits: 2048 | 3072 | 4096;
   dbFastUnsafe: boolean;
+  demo: Readonly<{ enabled: boolean; sandboxPort: number; size: number }>;
   http: Readonly<{
     host: string;
     port: number;
@@ -144,6 +164,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     bcryptCost: e.AXIOM_BCRYPT_COST,
     orgKeyBits: e.AXIOM_ORG_KEY_BITS as 2048 | 3072 | 4096,
     dbFastUnsafe: e.AXIOM_DB_FAST_UNSAFE,
+    demo: Object.freeze({
+      enabled: e.AXIOM_DEMO,
+      sandboxPort: e.AXIOM_SANDBOX_PORT,
+      size: e.AXIOM_DEMO_SIZE,
+    }),
     http: Object.freeze({
       host: e.AXIOM_HTTP_HOST,
       port: e.AXIOM_HTTP_PORT,
