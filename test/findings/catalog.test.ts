@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import prettier from 'prettier';
 import { describe, expect, it } from 'vitest';
-import { ACTIONS, baseRiskTier } from '../../src/findings/actions.js';
+import { ACTION_FOR_CHECK } from '../../src/execution/catalog.js';
+import { ACTIONS } from '../../src/findings/actions.js';
 import { CHECKS, checkSchema } from '../../src/findings/catalog.js';
 import { renderDoc } from '../../src/findings/docs.js';
 import { PROBLEMS } from '../../src/sandbox/generator.js';
@@ -44,12 +45,17 @@ describe('the check catalog', () => {
         expect(a.actionClass, c.id).toBe(c.domain);
       }
     }
-    for (const a of ACTIONS)
-      if (a.reversibility) expect(a.riskTier).toBe(baseRiskTier(a.id, a.reversibility));
-    expect(baseRiskTier('ec2.release_address', 'irreversible')).toBe('high');
-    expect(baseRiskTier('ec2.modify_volume_gp3', 'partially_reversible')).toBe('medium');
-    expect(baseRiskTier('ec2.stop_instance', 'reversible')).toBe('medium');
-    expect(baseRiskTier('ec2.require_imdsv2', 'reversible')).toBe('low');
+    // The execution engine's map from check to action is the catalog's (drift baselines: manual).
+    for (const c of CHECKS)
+      expect({ check: c.id, action: c.remediation.action }).toEqual({
+        check: c.id,
+        action: ACTION_FOR_CHECK[c.id] ?? 'manual',
+      });
+    const byId = new Map(ACTIONS.map((a) => [a.id, a]));
+    expect(byId.get('ec2.release_address')!.riskTier).toBe('high');
+    expect(byId.get('ec2.modify_volume_gp3')!.riskTier).toBe('medium');
+    expect(byId.get('ec2.stop_instance')!.riskTier).toBe('medium');
+    expect(byId.get('ec2.require_imdsv2')!.riskTier).toBe('low');
   });
 
   it('estimates savings for exactly the cost checks, and names its thresholds', () => {
