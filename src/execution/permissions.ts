@@ -85,10 +85,17 @@ export function executionRoleActions(actionClass: ActionClass): string[] {
   const actions = new Set<string>(['iam:SimulatePrincipalPolicy']);
   for (const id of EXECUTABLE_ACTIONS) {
     if (ACTIONS[id].actionClass !== actionClass) continue;
-    const h = HANDLERS[id] as { permissions(p: unknown, a: string): PermissionNeed[] };
-    for (const sample of SAMPLE_PARAMS[id])
-      for (const p of h.permissions(sample, '123456789012')) actions.add(p.action);
+    for (const a of actionIamActions(id)) actions.add(a);
   }
+  return [...actions].sort();
+}
+
+/** The IAM actions one remediation action needs (reads, pre-flight, apply and rollback), sorted. */
+export function actionIamActions(id: (typeof EXECUTABLE_ACTIONS)[number]): string[] {
+  const actions = new Set<string>();
+  const h = HANDLERS[id] as { permissions(p: unknown, a: string): PermissionNeed[] };
+  for (const sample of SAMPLE_PARAMS[id])
+    for (const p of h.permissions(sample, '123456789012')) actions.add(p.action);
   return [...actions].sort();
 }
 

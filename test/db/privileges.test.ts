@@ -225,6 +225,19 @@ describe('the catalog', () => {
       'session_max_hours',
       'signing_continuity_minutes',
       'max_delegation_days',
+      // core.findings: the current state of a versioned finding (each status change is also a new
+      // version in core.finding_versions) and its latest observation by a scan.
+      'last_scan_id',
+      'evidence',
+      'estimated_monthly_saving_usd',
+      'status',
+      'status_changed_at',
+      'status_changed_by',
+      'suppressed_until',
+      'suppression_reason',
+      'resolved_at',
+      'current_record_id',
+      'current_version',
     ]);
     // The versioned table itself: lifecycle columns only.
     expect(updatable.filter((u) => u.t === 'core.records').map((u) => u.col)).toEqual([
@@ -273,6 +286,7 @@ describe('the catalog', () => {
       'axiom_schema_version',
       'controlled_tables',
       'event_types',
+      'finding_checks',
       'installation',
       'password_denylist',
       'signature_factors',

@@ -1,6 +1,7 @@
 // DESIGN.md invariant 19: every api function, called as a user of organization A with identifiers of
 // organization B, is refused or answers with A's data only — never B's. The list of api functions comes
 // from the catalog, so a new function without a case here fails this test.
+import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Caller } from '../../src/db/api.js';
 import { useTestDatabase } from '../support/db.js';
@@ -34,6 +35,8 @@ interface Tenant {
   };
   sessionId: string;
   agent: Caller;
+  connectionId: string;
+  findingId: string;
 }
 
 let A: Tenant;
@@ -110,15 +113,42 @@ async function tenant(t: ReturnType<typeof db>): Promise<Tenant> {
     target,
     'reviewed',
   );
+  const agent = await agentSession(t, org);
+  const connectionId = randomUUID();
+  await t.api.call(
+    'finding_sync',
+    agent,
+    facility,
+    connectionId,
+    randomUUID(),
+    ['ec2'],
+    [
+      {
+        check_id: 'sg_open_ssh',
+        resource_arn: `arn:aws:ec2:us-east-1:${org.id.slice(0, 12)}:security-group/sg-${org.slug}`,
+        resource_type: 'AWS::EC2::SecurityGroup',
+        resource_id: `sg-${org.slug}`,
+        region: 'us-east-1',
+        evidence: { rules: [] },
+      },
+    ],
+  );
+  const findingId = (
+    await t.api.call<{ items: Array<{ id: string }> }>('finding_list', user.caller, {
+      facility_id: facility,
+    })
+  ).items[0]!.id;
   return {
     org,
     facility,
     user,
+    connectionId,
+    findingId,
     grant,
     delegation,
     cr,
     sessionId,
-    agent: await agentSession(t, org),
+    agent,
     providerId: provider.id,
     credentialId: credential.id,
     challengeId: challenge.id,
@@ -150,6 +180,8 @@ function identifiersOf(x: Tenant): string[] {
     x.sessionId,
     x.org.agentId,
     x.org.admin.id,
+    x.connectionId,
+    x.findingId,
   ];
 }
 
@@ -329,6 +361,17 @@ const cases: Record<string, Case> = {
   chain_verify: (t, a) => t.api.call('chain_verify', a),
   audit_export: (t, a) => t.api.call('audit_export', a, 'audit_events', null, 5000),
   organization_key_get: (t, a) => t.api.call('organization_key_get', a),
+  finding_sync: (t, a) =>
+    t.api.call('finding_sync', a, B.facility, B.connectionId, randomUUID(), ['ec2'], []),
+  finding_list: (t, a) =>
+    t.api.call('finding_list', a, { facility_id: B.facility, connection_id: B.connectionId }),
+  finding_get: (t, a) => t.api.call('finding_get', a, B.findingId),
+  finding_counts: (t, a) => t.api.call('finding_counts', a, { facility_id: B.facility }),
+  finding_acknowledge: (t, a) => t.api.call('finding_acknowledge', a, B.findingId, 'cross-tenant'),
+  finding_suppress: (t, a) =>
+    t.api.call('finding_suppress', a, B.findingId, 'cross-tenant', future()),
+  finding_unsuppress: (t, a) => t.api.call('finding_unsuppress', a, B.findingId, 'cross-tenant'),
+  finding_configuration: (t, a) => t.api.call('finding_configuration', a, B.facility),
 };
 
 describe('tenant isolation', () => {
@@ -375,6 +418,12 @@ describe('tenant isolation', () => {
       const bGrants = await t.api.call<Array<{ id: string }>>('grant_list', B.user.caller);
       expect(bGrants.map((g) => g.id)).toContain(B.grant);
       await t.api.call('session_whoami', B.user.caller);
+      const bFinding = await t.api.call<{ status: string; version: number }>(
+        'finding_get',
+        B.user.caller,
+        B.findingId,
+      );
+      expect(bFinding).toMatchObject({ status: 'open', version: 1 });
     });
   }
 
