@@ -87,7 +87,12 @@ function Sessions(): JSX.Element {
         <Button
           kind="danger"
           onClick={async () => {
-            if (!window.confirm('Sign out of every web and CLI session? (API tokens stay; revoke them one by one.)')) return;
+            if (
+              !window.confirm(
+                'Sign out of every web and CLI session? (API tokens stay; revoke them one by one.)',
+              )
+            )
+              return;
             await api.post('/api/v1/auth/logout-everywhere');
             window.location.reload();
           }}

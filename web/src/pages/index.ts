@@ -5,6 +5,7 @@ import { AccountPage } from './account';
 import { AdminPage } from './admin';
 import { AuditPage } from './audit';
 import { ChangesPage } from './changes';
+import { FindingsPage } from './findings';
 import { OverviewPage } from './overview';
 import { SignaturePage } from './signature';
 
@@ -17,6 +18,7 @@ export interface PageDef {
 
 export const pages: PageDef[] = [
   { id: 'overview', label: 'Overview', component: OverviewPage },
+  { id: 'findings', label: 'Findings', component: FindingsPage },
   { id: 'changes', label: 'Change requests', component: ChangesPage },
   { id: 'audit', label: 'Audit', component: AuditPage },
   { id: 'admin', label: 'Administration', component: AdminPage },
