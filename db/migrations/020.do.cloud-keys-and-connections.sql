@@ -36,7 +36,7 @@ create unique index data_keys_one_active on core.data_keys (organization_id) whe
 create table core.organization_kms_keys (
   id uuid primary key default gen_random_uuid(),
   organization_id uuid not null references core.organizations (id),
-  key_arn text not null check (key_arn ~ '^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_-]{1,256}$'),
+  key_arn text not null check (key_arn ~ '^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_-]{1,250}$'),
   created_at timestamptz not null default now(),
   created_by uuid not null,
   retired_at timestamptz,
@@ -191,7 +191,7 @@ language plpgsql immutable
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  if p is null or p !~ '^(local:[0-9a-f]{16}|kms:arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_-]{1,256})$' then
+  if p is null or p !~ '^(local:[0-9a-f]{16}|kms:arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_-]{1,250})$' then
     perform internal.raise('AX400', 'kek_id names a local key (local:...) or a KMS key (kms:arn:...)', 'invalid_kek_id');
   end if;
   return p;
@@ -346,6 +346,7 @@ begin
   v_caller := internal.begin_call(p_caller, 'data_key.get');
   select * into v from core.data_keys k where k.retired_at is null;
   return internal.succeed(v_caller, jsonb_build_object(
+    'organization_id', v_caller.organization_id,
     'data_key', case when v.id is null then null else internal.data_key_json(v) end,
     'kms_key_arn', (select m.key_arn from core.organization_kms_keys m where m.retired_at is null),
     'plan_tier', (select o.plan_tier from core.organizations o where o.id = v_caller.organization_id)));
@@ -475,7 +476,7 @@ begin
     perform internal.raise('AX403', format('customer-managed KMS keys need the enterprise plan (this organization is on %s)', v_tier),
       'enterprise_only');
   end if;
-  if p_key_arn is null or p_key_arn !~ '^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_-]{1,256}$' then
+  if p_key_arn is null or p_key_arn !~ '^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_-]{1,250}$' then
     perform internal.raise('AX400', 'key_arn is a KMS key ARN', 'invalid_key_arn');
   end if;
   update core.organization_kms_keys m set retired_at = now() where m.retired_at is null;

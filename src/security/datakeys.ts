@@ -20,6 +20,7 @@ export interface WrappedDataKey {
 }
 
 interface DataKeyInfo {
+  organization_id: string;
   data_key: WrappedDataKey | null;
   kms_key_arn: string | null;
   plan_tier: string;
@@ -137,6 +138,11 @@ export class DataKeys {
         cause: e,
       });
     }
+  }
+
+  /** The caller's organization (the HTTP layer knows only the session). */
+  async organizationOf(caller: Caller): Promise<string> {
+    return (await this.api.call<DataKeyInfo>('data_key_get', caller)).organization_id;
   }
 
   /** Forget cached keys (tests; after a re-wrap nothing needs forgetting: the key is the same). */
