@@ -419,12 +419,12 @@ export async function collectEc2(ctx: CollectContext): Promise<AnyInventoryResou
     await Promise.all([
       pages(
         ctx,
-        (t) => c.send(new ec2.DescribeInstancesCommand({ MaxResults: 1000, NextToken: t })),
+        (t) => c.send(new ec2.DescribeInstancesCommand({ MaxResults: 500, NextToken: t })),
         (o) => o.Reservations,
       ),
       pages(
         ctx,
-        (t) => c.send(new ec2.DescribeVolumesCommand({ MaxResults: 1000, NextToken: t })),
+        (t) => c.send(new ec2.DescribeVolumesCommand({ MaxResults: 500, NextToken: t })),
         (o) => o.Volumes,
       ),
       pages(
@@ -433,7 +433,7 @@ export async function collectEc2(ctx: CollectContext): Promise<AnyInventoryResou
           c.send(
             new ec2.DescribeSnapshotsCommand({
               OwnerIds: ['self'],
-              MaxResults: 1000,
+              MaxResults: 500,
               NextToken: t,
             }),
           ),
@@ -441,18 +441,17 @@ export async function collectEc2(ctx: CollectContext): Promise<AnyInventoryResou
       ),
       pages(
         ctx,
-        (t) => c.send(new ec2.DescribeSecurityGroupsCommand({ MaxResults: 1000, NextToken: t })),
+        (t) => c.send(new ec2.DescribeSecurityGroupsCommand({ MaxResults: 500, NextToken: t })),
         (o) => o.SecurityGroups,
       ),
       pages(
         ctx,
-        (t) =>
-          c.send(new ec2.DescribeSecurityGroupRulesCommand({ MaxResults: 1000, NextToken: t })),
+        (t) => c.send(new ec2.DescribeSecurityGroupRulesCommand({ MaxResults: 500, NextToken: t })),
         (o) => o.SecurityGroupRules,
       ),
       pages(
         ctx,
-        (t) => c.send(new ec2.DescribeNetworkInterfacesCommand({ MaxResults: 1000, NextToken: t })),
+        (t) => c.send(new ec2.DescribeNetworkInterfacesCommand({ MaxResults: 500, NextToken: t })),
         (o) => o.NetworkInterfaces,
       ),
       ctx.call(() => c.send(new ec2.DescribeAddressesCommand({}))).then((o) => o.Addresses ?? []),

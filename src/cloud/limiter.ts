@@ -119,6 +119,8 @@ export class UnitCaller {
     concurrency: number,
     private readonly budget: UnitBudget,
     private readonly maxAttempts = 12,
+    /** 5xx and network errors: a few quick retries, then the unit fails (partial), it does not stall. */
+    private readonly maxTransientAttempts = 4,
   ) {
     this.limit = pLimit(concurrency);
   }
@@ -139,6 +141,7 @@ export class UnitCaller {
           if (e instanceof FirewallRefusal) throw e;
           const throttle = isThrottle(e);
           if (!(throttle || isTransient(e)) || attempt >= this.maxAttempts) throw e;
+          if (!throttle && attempt >= this.maxTransientAttempts) throw e;
           if (throttle) this.account.throttled();
           this.account.retries++;
           const backoff = Math.min(4000, 25 * 2 ** attempt);

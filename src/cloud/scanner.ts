@@ -175,6 +175,7 @@ export async function runScan(
     }
   }
 
+  log.debug({ phase: 'credentials', ms: Date.now() - started }, 'scan phase');
   const sts = platformSts(deps.settings);
   const assumed = await assumeRole(sts, roleArn, externalIds, `axiom-scan-${scanId}`, 3600);
   sts.destroy();
@@ -197,6 +198,7 @@ export async function runScan(
     return { status: 'failed', resources: 0, errors, calls: 1 };
   }
 
+  log.debug({ phase: 'assumed', ms: Date.now() - started }, 'scan phase');
   const refused: string[] = [];
   const session = new AwsSession(deps.settings, assumed.credentials, (service, operation) => {
     refused.push(`${service}:${operation}`);
@@ -256,6 +258,7 @@ export async function runScan(
     items: AnyInventoryResource[] | null,
     e?: unknown,
   ): Promise<unknown> => {
+    log.debug({ unit, ms: Date.now() - started, items: items?.length }, 'scan unit done');
     const [service = unit, region = 'global'] = unit.split(':');
     const s = (progress.services[service] ??= { regions_total: 0, regions_done: [], failed: [] });
     progress.units_done++;
@@ -339,7 +342,9 @@ export async function runScan(
       );
     }
     await Promise.all(units);
+    log.debug({ phase: 'collected', ms: Date.now() - started }, 'scan phase');
     await chain;
+    log.debug({ phase: 'ingested', ms: Date.now() - started }, 'scan phase');
   } catch (e) {
     // An ingest or progress call failed: the database refused something. Nothing more is written
     // but the final status.
