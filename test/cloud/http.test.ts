@@ -1,6 +1,9 @@
 // The cloud API over HTTPS with the job queue and a worker (issue 5): connect, test, scan through the
 // queue with live progress, read the inventory with filters and pages; AWS keys refused; a hostile
 // job payload fails clearly and writes nothing; axiom_worker reads no table.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
@@ -14,6 +17,7 @@ import { createLogger } from '../../src/logger.js';
 import { createFacility, createOrg, type TestOrg } from '../support/fixtures.js';
 import { customerRole, useSandbox } from '../support/cloud.js';
 import { useTestServer, type HttpClient } from '../support/http.js';
+import { runCli } from '../support/cli.js';
 
 const sandbox = useSandbox({ accounts: [{ seed: 'http-test', size: 25, regions: ['us-east-1'] }] });
 let queue: Queue | undefined;
@@ -230,4 +234,79 @@ describe('the cloud API', () => {
       /permission denied/,
     );
   });
+});
+
+describe('the CLI (a real child process, over HTTPS)', () => {
+  let env: Record<string, string>;
+  beforeAll(() => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'axiom-cli-'));
+    const ca = path.join(dir, 'ca.pem');
+    fs.writeFileSync(ca, server().server.tls.cert);
+    env = {
+      AXIOM_URL: server().server.url,
+      AXIOM_TOKEN: org.admin.token,
+      AXIOM_CA_FILE: ca,
+      AXIOM_DATA_DIR: dir,
+    };
+  });
+
+  it('adds (External ID and trust policy), tests, scans with a summary, rotates and disconnects', async () => {
+    const acct = sandbox().accounts[0]!.accountId;
+    const facility2 = await createFacility(server().db, org);
+    const add = await runCli(
+      [
+        'connection',
+        'add',
+        '--facility',
+        facility2,
+        '--account',
+        acct,
+        '--role-arn',
+        `arn:aws:iam::${acct}:role/AxiomCliScan`,
+      ],
+      env,
+    );
+    expect(add.code, add.stderr).toBe(0);
+    const id = /connection ([0-9a-f-]{36})/.exec(add.stdout)![1]!;
+    const externalId = /External ID: (axm-[0-9a-f]{40})/.exec(add.stdout)![1]!;
+    expect(add.stdout).toContain('"sts:ExternalId"');
+    await customerRole(sandbox(), acct, { name: 'AxiomCliScan', externalIds: [externalId] });
+    const ok = await runCli(['connection', 'test', id], env);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('connection status: active');
+    const scan = await runCli(['scan', '--connection', id], env);
+    expect(scan.code, scan.stderr).toBe(0);
+    expect(scan.stdout).toMatch(/scan [0-9a-f-]{36}: succeeded/);
+    expect(scan.stdout).toMatch(/\d+ {2}AWS::EC2::Instance/);
+    expect(scan.stdout).toMatch(/changes: \d+ added, 0 changed, 0 removed/);
+    const rotated = await runCli(
+      ['connection', 'rotate-external-id', id, '--grace-hours', '1', '--json'],
+      env,
+    );
+    expect(rotated.code).toBe(0);
+    expect((JSON.parse(rotated.stdout) as { external_ids: unknown[] }).external_ids).toHaveLength(
+      2,
+    );
+    const gone = await runCli(['connection', 'disconnect', id, '--reason', 'done with it'], env);
+    expect(gone.code).toBe(0);
+    expect(gone.stdout).toContain('disconnected');
+  }, 300_000);
+
+  it('refuses an AWS access key on the command line with exit 2, sending nothing', async () => {
+    const r = await runCli(
+      [
+        'connection',
+        'add',
+        '--facility',
+        facility,
+        '--account',
+        '123456789012',
+        '--role-arn',
+        'AKIAZZZZZZZZZZZZZZZZ',
+      ],
+      { ...env, AXIOM_URL: 'https://127.0.0.1:9' },
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('never accepts AWS access keys');
+  }, 120_000);
 });
