@@ -147,7 +147,7 @@ export async function collectS3(ctx: CollectContext): Promise<AnyInventoryResour
         region = loc.LocationConstraint || 'us-east-1';
       }
       const c = ctx.session.s3(region);
-      const [acl, own, bpab, policy, status, enc, ver, log, life, tags] = await Promise.all([
+      const [acl, own, bpab, policy, enc, ver, log, life, tags] = await Promise.all([
         ctx.call(() => c.send(new s3.GetBucketAclCommand({ Bucket }))),
         ctx.call(() =>
           absent(c.send(new s3.GetBucketOwnershipControlsCommand({ Bucket })), [
@@ -161,9 +161,6 @@ export async function collectS3(ctx: CollectContext): Promise<AnyInventoryResour
         ),
         ctx.call(() =>
           absent(c.send(new s3.GetBucketPolicyCommand({ Bucket })), ['NoSuchBucketPolicy']),
-        ),
-        ctx.call(() =>
-          absent(c.send(new s3.GetBucketPolicyStatusCommand({ Bucket })), ['NoSuchBucketPolicy']),
         ),
         ctx.call(() =>
           absent(c.send(new s3.GetBucketEncryptionCommand({ Bucket })), [
@@ -181,6 +178,12 @@ export async function collectS3(ctx: CollectContext): Promise<AnyInventoryResour
           absent(c.send(new s3.GetBucketTaggingCommand({ Bucket })), ['NoSuchTagSet']),
         ),
       ]);
+      // Policy status only where there is a policy (one call fewer for most buckets).
+      const status = policy?.Policy
+        ? await ctx.call(() =>
+            absent(c.send(new s3.GetBucketPolicyStatusCommand({ Bucket })), ['NoSuchBucketPolicy']),
+          )
+        : null;
       const rule = enc?.ServerSideEncryptionConfiguration?.Rules?.[0];
       out.push(
         res(
@@ -854,7 +857,10 @@ export async function collectKms(ctx: CollectContext): Promise<AnyInventoryResou
 }
 
 // ---------------------------------------------------------------- CloudWatch utilization (regional)
-/** Fills the utilization of running instances and available DB instances (≥ 14 days old) in place. */
+/**
+ * Fills the utilization of running instances and available DB instances in place. Queries are batched
+ * (up to 500 per GetMetricData call, AWS's limit), so a region costs a handful of calls.
+ */
 export async function collectUtilization(
   ctx: CollectContext,
   regional: AnyInventoryResource[],
@@ -862,86 +868,88 @@ export async function collectUtilization(
   const c = ctx.session.cloudwatch(ctx.region);
   const end = new Date(Math.floor(ctx.now.getTime() / DAY) * DAY);
   const start = new Date(end.getTime() - UTILIZATION_DAYS * DAY);
-  const q = (
-    id: string,
-    ns: string,
-    metric: string,
-    dim: string,
-    value: string,
-    stat: string,
-  ): cw.MetricDataQuery => ({
-    Id: id,
-    MetricStat: {
-      Metric: { Namespace: ns, MetricName: metric, Dimensions: [{ Name: dim, Value: value }] },
-      Period: 86400,
-      Stat: stat,
-    },
-  });
-  const values = (o: cw.GetMetricDataCommandOutput, id: string): number[] => {
-    const r = o.MetricDataResults?.find((x) => x.Id === id);
-    const pairs = (r?.Timestamps ?? []).map((t, i) => [t.getTime(), r!.Values![i]!] as const);
-    return pairs.sort((a, b) => a[0] - b[0]).map((p) => Math.round(p[1] * 1000) / 1000);
+  const queries: cw.MetricDataQuery[] = [];
+  const q = (ns: string, metric: string, dim: string, value: string, stat: string): string => {
+    const id = `q${queries.length}`;
+    queries.push({
+      Id: id,
+      MetricStat: {
+        Metric: { Namespace: ns, MetricName: metric, Dimensions: [{ Name: dim, Value: value }] },
+        Period: 86400,
+        Stat: stat,
+      },
+    });
+    return id;
   };
+  const fills: Array<(values: (id: string) => number[]) => void> = [];
+  for (const x of regional) {
+    if (x.type === 'AWS::EC2::Instance' && x.data.state === 'running') {
+      const d = x.data;
+      const cpu = q('AWS/EC2', 'CPUUtilization', 'InstanceId', d.instanceId, 'Average');
+      const nin = q('AWS/EC2', 'NetworkIn', 'InstanceId', d.instanceId, 'Sum');
+      const nout = q('AWS/EC2', 'NetworkOut', 'InstanceId', d.instanceId, 'Sum');
+      fills.push((v) => {
+        const i = v(nin);
+        const o = v(nout);
+        d.utilization = {
+          windowDays: UTILIZATION_DAYS,
+          cpuAverageDaily: v(cpu),
+          networkBytesDaily: i.map((n, k) => n + (o[k] ?? 0)),
+        };
+      });
+    } else if (x.type === 'AWS::RDS::DBInstance' && x.data.status === 'available') {
+      const d = x.data;
+      const conn = q(
+        'AWS/RDS',
+        'DatabaseConnections',
+        'DBInstanceIdentifier',
+        d.dbInstanceIdentifier,
+        'Maximum',
+      );
+      const cpu = q(
+        'AWS/RDS',
+        'CPUUtilization',
+        'DBInstanceIdentifier',
+        d.dbInstanceIdentifier,
+        'Average',
+      );
+      fills.push((v) => {
+        d.utilization = {
+          windowDays: UTILIZATION_DAYS,
+          maxConnectionsDaily: v(conn),
+          cpuAverageDaily: v(cpu),
+        };
+      });
+    }
+  }
+  const series = new Map<string, Array<readonly [number, number]>>();
+  const chunks: cw.MetricDataQuery[][] = [];
+  for (let i = 0; i < queries.length; i += 500) chunks.push(queries.slice(i, i + 500));
   await Promise.all(
-    regional.map(async (x) => {
-      if (x.type === 'AWS::EC2::Instance') {
-        const d = x.data;
-        if (d.state !== 'running') return;
+    chunks.map(async (chunk) => {
+      let token: string | undefined;
+      do {
         const o = await ctx.call(() =>
           c.send(
             new cw.GetMetricDataCommand({
               StartTime: start,
               EndTime: end,
-              MetricDataQueries: [
-                q('cpu', 'AWS/EC2', 'CPUUtilization', 'InstanceId', d.instanceId, 'Average'),
-                q('nin', 'AWS/EC2', 'NetworkIn', 'InstanceId', d.instanceId, 'Sum'),
-                q('nout', 'AWS/EC2', 'NetworkOut', 'InstanceId', d.instanceId, 'Sum'),
-              ],
+              MetricDataQueries: chunk,
+              NextToken: token,
             }),
           ),
         );
-        const nin = values(o, 'nin');
-        const nout = values(o, 'nout');
-        d.utilization = {
-          windowDays: UTILIZATION_DAYS,
-          cpuAverageDaily: values(o, 'cpu'),
-          networkBytesDaily: nin.map((v, i) => v + (nout[i] ?? 0)),
-        };
-      } else if (x.type === 'AWS::RDS::DBInstance') {
-        const d = x.data;
-        if (d.status !== 'available') return;
-        const o = await ctx.call(() =>
-          c.send(
-            new cw.GetMetricDataCommand({
-              StartTime: start,
-              EndTime: end,
-              MetricDataQueries: [
-                q(
-                  'conn',
-                  'AWS/RDS',
-                  'DatabaseConnections',
-                  'DBInstanceIdentifier',
-                  d.dbInstanceIdentifier,
-                  'Maximum',
-                ),
-                q(
-                  'cpu',
-                  'AWS/RDS',
-                  'CPUUtilization',
-                  'DBInstanceIdentifier',
-                  d.dbInstanceIdentifier,
-                  'Average',
-                ),
-              ],
-            }),
-          ),
-        );
-        d.utilization = {
-          windowDays: UTILIZATION_DAYS,
-          maxConnectionsDaily: values(o, 'conn'),
-          cpuAverageDaily: values(o, 'cpu'),
-        };
-      }
+        for (const r of o.MetricDataResults ?? []) {
+          const pairs = (r.Timestamps ?? []).map((t, i) => [t.getTime(), r.Values![i]!] as const);
+          series.set(r.Id!, [...(series.get(r.Id!) ?? []), ...pairs]);
+        }
+        token = o.NextToken;
+      } while (token);
     }),
   );
+  const values = (id: string): number[] =>
+    [...(series.get(id) ?? [])]
+      .sort((a, b) => a[0] - b[0])
+      .map((p) => Math.round(p[1] * 1000) / 1000);
+  for (const fill of fills) fill(values);
 }
