@@ -192,6 +192,57 @@ describe('the cloud API', () => {
     expect(list.body.scans[0]!.id).toBe(started.body.id);
   });
 
+  it('runs scheduled scans: the schedule job starts a scan as the agent and books the next one', async () => {
+    const t = server().db;
+    const acct = sandbox().accounts[0]!.accountId;
+    const facility3 = await createFacility(t, org);
+    const created = await http.post<{ id: string; external_ids: Array<{ external_id: string }> }>(
+      '/api/v1/connections',
+      {
+        facility_id: facility3,
+        account_id: acct,
+        role_arn: `arn:aws:iam::${acct}:role/AxiomSchedScan`,
+        schedule_hours: 24,
+      },
+    );
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    const booking = async () =>
+      (
+        await t.superuser.query<{ run_at: Date; attempts: number }>(
+          `select run_at, attempts from graphile_worker.jobs where key = $1`,
+          [`schedule:${id}`],
+        )
+      ).rows;
+    expect((await booking())[0]!.run_at.getTime()).toBeGreaterThan(Date.now() + 23 * 3_600_000);
+    await customerRole(sandbox(), acct, {
+      name: 'AxiomSchedScan',
+      externalIds: [created.body.external_ids[0]!.external_id],
+    });
+    expect(
+      (await http.post<{ report: { ok: boolean } }>(`/api/v1/connections/${id}/test`)).body.report
+        .ok,
+    ).toBe(true);
+    // Its time has come: the worker starts a scheduled scan, runs it, and books the next turn.
+    await queue!.schedule({ organization_id: org.id, connection_id: id }, new Date());
+    const scans = await until(
+      () =>
+        t.api.call<Array<{ trigger: string; status: string }>>(
+          'scan_list',
+          org.admin.caller,
+          id,
+          10,
+        ),
+      (list) => list.length === 1 && !['queued', 'running'].includes(list[0]!.status),
+    );
+    expect(scans).toMatchObject([{ trigger: 'schedule', status: 'succeeded' }]);
+    const next = await until(
+      booking,
+      (rows) => rows.length === 1 && rows[0]!.run_at.getTime() > Date.now() + 23 * 3_600_000,
+    );
+    expect(next).toHaveLength(1);
+  });
+
   it('fails a malformed or hostile job payload clearly, writing nothing', async () => {
     const t = server().db;
     const count = async (): Promise<number> =>
