@@ -290,6 +290,64 @@ describe('External ID rotation', () => {
   });
 });
 
+describe('execution roles', () => {
+  it('are opt-in per class, stored sealed, released to the agent, and list no wildcard action', async () => {
+    const t = db();
+    const c = await connect('AxiomScanExec', { create: false });
+    const f = (await t.api.call<{ facility_id: string }>('connection_get', org.admin.caller, c.id))
+      .facility_id;
+    const owner = await createUser(t, org, [
+      { domain: 'configuration', level: 'review', facility: f },
+      { domain: 'cost', level: 'review', facility: f },
+    ]);
+    const costArn = arnOf('AxiomExecutionCostRole');
+    const set = await setExecutionRole(deps, owner.caller, c.id, 'cost', costArn);
+    expect(set.execution_roles).toEqual({ cost: true, security: false, drift: false });
+    // Review in security is needed for a security role.
+    await refused(
+      setExecutionRole(deps, owner.caller, c.id, 'security', arnOf('S')),
+      'forbidden',
+      'missing_grant',
+    );
+    const agent = await agentSession(t, org);
+    const released = await t.api.call<{ role_arn_sealed: string }>(
+      'connection_credentials',
+      agent,
+      c.id,
+      'cost',
+    );
+    expect(
+      await deps.dataKeys.open(
+        agent,
+        org.id,
+        released.role_arn_sealed,
+        `connection:${org.id}:${c.id}:cost`,
+      ),
+    ).toBe(costArn);
+    await refused(
+      t.api.call('connection_credentials', agent, c.id, 'drift'),
+      'not_found',
+      'role_not_configured',
+    );
+    expect(await searchEveryTable(t, [costArn])).toEqual([]);
+    const removed = await setExecutionRole(deps, owner.caller, c.id, 'cost', null);
+    expect(removed.execution_roles.cost).toBe(false);
+    const material = withOnboarding(deps.settings, removed).onboarding as {
+      executionRoles: Record<
+        string,
+        { permissionsPolicy: { Statement: Array<{ Effect: string; Action: string[] }> } }
+      >;
+    };
+    for (const cls of ['cost', 'security', 'drift']) {
+      const allow = material.executionRoles[cls]!.permissionsPolicy.Statement.find(
+        (s) => s.Effect === 'Allow',
+      )!;
+      expect(allow.Action.length).toBeGreaterThan(0);
+      expect(allow.Action.some((a) => a.includes('*'))).toBe(false);
+    }
+  });
+});
+
 describe('disconnecting', () => {
   it('stops every future assumption: the database refuses the sealed ARN to anyone', async () => {
     const t = db();
