@@ -2,7 +2,9 @@
 // session (opened per job with the installation worker secret). `axiom start` runs it beside the
 // HTTPS server (startWorker), `axiom worker` alone.
 import { run, type JobHelpers, type Runner, type Task } from 'graphile-worker';
+import type { Config } from '../config/index.js';
 import type { Api } from '../db/api.js';
+import type { OpenDatabase } from '../db/database.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CloudSettings } from '../cloud/aws.js';
@@ -122,6 +124,46 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     runner,
     stop: async () => {
       await runner.stop();
+    },
+  };
+}
+
+/**
+ * The worker of an installation, from its configuration: an axiom_worker pool for the api calls and the
+ * queue, the key ring and the cloud settings. Used by `axiom start` and `axiom worker`.
+ */
+export async function startInstallationWorker(opts: {
+  config: Config;
+  logger: Logger;
+  db: Pick<OpenDatabase, 'targets' | 'secrets'>;
+}): Promise<RunningWorker> {
+  const { config, logger, db } = opts;
+  const [{ cloudDeps, scanLimits }, { Api, createPool }, { connectionString }, { LocalKeyFile }] =
+    await Promise.all([
+      import('../cloud/index.js'),
+      import('../db/api.js'),
+      import('../db/bootstrap.js'),
+      import('../security/kek.js'),
+    ]);
+  const target = connectionString(db.targets.worker);
+  const pool = createPool(target, config.cloud.workerConcurrency * 2 + 2);
+  const api = new Api(pool);
+  const deps = cloudDeps(config, api, LocalKeyFile.open(config.kekFile, { create: true }));
+  const worker = await startWorker({
+    connectionString: target,
+    api,
+    workerSecret: db.secrets.workerSecret,
+    dataKeys: deps.dataKeys,
+    settings: deps.settings,
+    limits: scanLimits(config),
+    logger,
+    concurrency: config.cloud.workerConcurrency,
+  });
+  return {
+    runner: worker.runner,
+    stop: async () => {
+      await worker.stop();
+      await pool.end();
     },
   };
 }

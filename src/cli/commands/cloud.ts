@@ -299,42 +299,15 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
     .command('worker')
     .description('run the job worker (scans, schedules) until interrupted')
     .action(async () => {
-      const [
-        { cloudDeps, scanLimits },
-        { Api, createPool },
-        { connectionString },
-        { openDatabase },
-        { startWorker },
-        { LocalKeyFile },
-      ] = await Promise.all([
-        import('../../cloud/index.js'),
-        import('../../db/api.js'),
-        import('../../db/bootstrap.js'),
+      const [{ openDatabase }, { startInstallationWorker }] = await Promise.all([
         import('../../db/database.js'),
         import('../../jobs/worker.js'),
-        import('../../security/kek.js'),
       ]);
       const config = lazy.config();
       const logger = lazy.logger();
       const db = await openDatabase(config, logger, { migrate: false });
       onShutdown(() => db.stop());
-      const pool = createPool(
-        connectionString(db.targets.worker),
-        config.cloud.workerConcurrency * 2 + 2,
-      );
-      onShutdown(() => pool.end());
-      const api = new Api(pool);
-      const deps = cloudDeps(config, api, LocalKeyFile.open(config.kekFile, { create: true }));
-      const worker = await startWorker({
-        connectionString: connectionString(db.targets.worker),
-        api,
-        workerSecret: db.secrets.workerSecret,
-        dataKeys: deps.dataKeys,
-        settings: deps.settings,
-        limits: scanLimits(config),
-        logger,
-        concurrency: config.cloud.workerConcurrency,
-      });
+      const worker = await startInstallationWorker({ config, logger, db });
       onShutdown(() => worker.stop());
       ctx.io.out(
         `Axiom worker running (${config.cloud.workerConcurrency} at a time). Press Ctrl-C to stop.`,

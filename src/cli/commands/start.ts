@@ -15,6 +15,11 @@ export function registerStartCommand(program: Command, ctx: CliContext, lazy: La
       ctx.io.out(
         `Axiom database ready: schema version ${db.migration.version} on ${db.targets.user.host}:${db.targets.user.port}/${db.targets.user.database}`,
       );
+      // The job worker (scans, schedules) runs in this process too (src/jobs/worker.ts).
+      const { startInstallationWorker } = await import('../../jobs/worker.js');
+      const worker = await startInstallationWorker({ config, logger, db });
+      onShutdown(() => worker.stop());
+      ctx.io.out(`Job worker running (${config.cloud.workerConcurrency} scans at a time).`);
       ctx.io.out('Press Ctrl-C to stop.');
       await new Promise<void>(() => {
         // Runs until SIGINT/SIGTERM: src/lifecycle.ts stops everything and exits.
