@@ -32,6 +32,11 @@ export interface CollectContext {
 
 const DAY = 86_400_000;
 const UTILIZATION_DAYS = 14;
+/**
+ * Page size of the EC2 lists: small pages keep the scanner's memory flat (a 1000-item XML page and its
+ * parsed forms are megabytes each, and many are in flight at once); the extra calls are cheap.
+ */
+const EC2_PAGE = 100;
 
 const iso = (d: Date | undefined | null): string | null => (d ? d.toISOString() : null);
 
@@ -422,12 +427,12 @@ export async function collectEc2(ctx: CollectContext): Promise<AnyInventoryResou
     await Promise.all([
       pages(
         ctx,
-        (t) => c.send(new ec2.DescribeInstancesCommand({ MaxResults: 500, NextToken: t })),
+        (t) => c.send(new ec2.DescribeInstancesCommand({ MaxResults: EC2_PAGE, NextToken: t })),
         (o) => o.Reservations,
       ),
       pages(
         ctx,
-        (t) => c.send(new ec2.DescribeVolumesCommand({ MaxResults: 500, NextToken: t })),
+        (t) => c.send(new ec2.DescribeVolumesCommand({ MaxResults: EC2_PAGE, NextToken: t })),
         (o) => o.Volumes,
       ),
       pages(
@@ -436,7 +441,7 @@ export async function collectEc2(ctx: CollectContext): Promise<AnyInventoryResou
           c.send(
             new ec2.DescribeSnapshotsCommand({
               OwnerIds: ['self'],
-              MaxResults: 500,
+              MaxResults: EC2_PAGE,
               NextToken: t,
             }),
           ),
@@ -444,17 +449,20 @@ export async function collectEc2(ctx: CollectContext): Promise<AnyInventoryResou
       ),
       pages(
         ctx,
-        (t) => c.send(new ec2.DescribeSecurityGroupsCommand({ MaxResults: 500, NextToken: t })),
+        (t) =>
+          c.send(new ec2.DescribeSecurityGroupsCommand({ MaxResults: EC2_PAGE, NextToken: t })),
         (o) => o.SecurityGroups,
       ),
       pages(
         ctx,
-        (t) => c.send(new ec2.DescribeSecurityGroupRulesCommand({ MaxResults: 500, NextToken: t })),
+        (t) =>
+          c.send(new ec2.DescribeSecurityGroupRulesCommand({ MaxResults: EC2_PAGE, NextToken: t })),
         (o) => o.SecurityGroupRules,
       ),
       pages(
         ctx,
-        (t) => c.send(new ec2.DescribeNetworkInterfacesCommand({ MaxResults: 500, NextToken: t })),
+        (t) =>
+          c.send(new ec2.DescribeNetworkInterfacesCommand({ MaxResults: EC2_PAGE, NextToken: t })),
         (o) => o.NetworkInterfaces,
       ),
       ctx.call(() => c.send(new ec2.DescribeAddressesCommand({}))).then((o) => o.Addresses ?? []),
