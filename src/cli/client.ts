@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Agent, request } from 'undici';
 import type { Config } from '../config/index.js';
 import { AppError, errorCodes, type ErrorCode } from '../errors.js';
+import { findAwsCredential } from '../security/redact.js';
 
 export interface StoredSession {
   url: string;
@@ -99,6 +100,14 @@ export class AxiomClient {
     route: string,
     opts: { body?: unknown; auth?: boolean } = {},
   ): Promise<T> {
+    // Axiom never accepts AWS access keys: refused here, before anything is sent.
+    const found = findAwsCredential(opts.body);
+    if (found)
+      throw new AppError(
+        'invalid_input',
+        `Axiom never accepts AWS access keys; the request contained ${found}. Connect with an IAM role instead`,
+        { reason: 'credentials_refused' },
+      );
     const headers: Record<string, string> = { accept: 'application/json' };
     if (opts.auth ?? true) headers.authorization = `Bearer ${this.bearer()}`;
     let body: string | undefined;

@@ -12,6 +12,7 @@ import { registerVerifyCommands } from './commands/verify.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerSandboxCommands } from './commands/sandbox.js';
 import { registerAuthCommands } from './commands/auth.js';
+import { registerCloudCommands } from './commands/cloud.js';
 
 export class ExitCode extends Error {
   constructor(readonly code: number) {
@@ -54,6 +55,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerVerifyCommands(program, ctx, lazy);
   registerSandboxCommands(program, ctx, lazy);
   registerAuthCommands(program, ctx, lazy);
+  registerCloudCommands(program, ctx, lazy);
   return program;
 }
 

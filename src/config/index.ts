@@ -124,6 +124,56 @@ const schema = z.object({
     .max(20_000)
     .default(300)
     .describe('Approximate number of resources in the generated demo account.'),
+  AWS_ENDPOINT_URL: z
+    .url()
+    .regex(/^https?:\/\//, 'an http(s) URL')
+    .optional()
+    .describe(
+      'Send every AWS call to this AWS-compatible endpoint (as the AWS SDK understands it), e.g. the sandbox cloud.',
+    ),
+  AXIOM_PLATFORM_ACCOUNT_ID: z
+    .string()
+    .regex(/^[0-9]{12}$/, 'a 12-digit AWS account id')
+    .default('111111111111')
+    .describe(
+      "Axiom's own AWS account: the principal of every scan role's trust policy (the sandbox's default is 111111111111).",
+    ),
+  AXIOM_KMS_KEY_ARN: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/[A-Za-z0-9-]{1,128}$/, 'a KMS key ARN')
+    .optional()
+    .describe(
+      'Wrap data keys with this AWS KMS key instead of the local key file (which keeps unwrapping older wraps).',
+    ),
+  AXIOM_SCAN_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(32)
+    .default(8)
+    .describe('Concurrent AWS calls per (account, region, service) during a scan.'),
+  AXIOM_SCAN_RATE_PER_SECOND: z.coerce
+    .number()
+    .min(1)
+    .max(10_000)
+    .default(400)
+    .describe(
+      'AWS calls per second per scanned account (one token bucket shared by all its regions).',
+    ),
+  AXIOM_SCAN_SERVICE_BUDGET_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(5)
+    .max(3000)
+    .default(600)
+    .describe('Time budget of one service in one region; past it the scan is partial.'),
+  AXIOM_WORKER_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(16)
+    .default(2)
+    .describe('Jobs (scans) one worker process runs at once.'),
 });
 
 export type Config = Readonly<{
@@ -137,6 +187,15 @@ export type Config = Readonly<{
   orgKeyBits: 2048 | 3072 | 4096;
   dbFastUnsafe: boolean;
   demo: Readonly<{ enabled: boolean; sandboxPort: number; size: number }>;
+  cloud: Readonly<{
+    endpointUrl: string | undefined;
+    platformAccountId: string;
+    kmsKeyArn: string | undefined;
+    scanConcurrency: number;
+    scanRatePerSecond: number;
+    serviceBudgetMs: number;
+    workerConcurrency: number;
+  }>;
   http: Readonly<{
     host: string;
     port: number;
@@ -185,6 +244,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       enabled: e.AXIOM_DEMO,
       sandboxPort: e.AXIOM_SANDBOX_PORT,
       size: e.AXIOM_DEMO_SIZE,
+    }),
+    cloud: Object.freeze({
+      endpointUrl: e.AWS_ENDPOINT_URL?.replace(/\/$/, ''),
+      platformAccountId: e.AXIOM_PLATFORM_ACCOUNT_ID,
+      kmsKeyArn: e.AXIOM_KMS_KEY_ARN,
+      scanConcurrency: e.AXIOM_SCAN_CONCURRENCY,
+      scanRatePerSecond: e.AXIOM_SCAN_RATE_PER_SECOND,
+      serviceBudgetMs: e.AXIOM_SCAN_SERVICE_BUDGET_SECONDS * 1000,
+      workerConcurrency: e.AXIOM_WORKER_CONCURRENCY,
     }),
     http: Object.freeze({
       host: e.AXIOM_HTTP_HOST,

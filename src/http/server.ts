@@ -28,6 +28,7 @@ import { findAwsCredential } from '../security/redact.js';
 import type { TlsMaterial } from './tls.js';
 import { CSRF_COOKIE, SESSION_COOKIE, registerRoutes } from './routes/index.js';
 import { registerDashboard } from './web.js';
+import type { CloudHttpDeps } from './routes/cloud.js';
 import fastifyFormbody from '@fastify/formbody';
 
 export interface HttpConfig {
@@ -42,6 +43,8 @@ export interface HttpDeps {
   logger: Logger;
   identity: IdentityDeps;
   config: HttpConfig;
+  /** Cloud connections, scans and inventory (src/http/routes/cloud.ts); absent: no cloud routes. */
+  cloud?: CloudHttpDeps;
   /** Extra route registrations (the dashboard, later capabilities). */
   extend?: (app: FastifyInstance) => Promise<void> | void;
 }
@@ -177,7 +180,14 @@ export async function buildServer(deps: HttpDeps, tls?: TlsMaterial): Promise<Fa
   // Axiom never accepts AWS access keys: a request carrying one is refused before any route sees it,
   // and the value is not logged (request bodies are never logged).
   app.addHook('preValidation', async (req) => {
-    const found = findAwsCredential(req.body) ?? findAwsCredential(req.query);
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).filter(([k]) => k !== 'authorization' && k !== 'cookie'),
+    );
+    const found =
+      findAwsCredential(req.body) ??
+      findAwsCredential(req.query) ??
+      findAwsCredential(req.params) ??
+      findAwsCredential(headers);
     if (found) {
       throw new AppError(
         'invalid_input',

@@ -11,6 +11,9 @@ import { loadOrCreateTls, type TlsMaterial } from '../http/tls.js';
 import type { IdentityDeps } from '../identity/context.js';
 import type { Logger } from '../logger.js';
 import { LocalKeyFile, type KekProvider } from '../security/kek.js';
+import type { CloudSettings } from '../cloud/aws.js';
+import { cloudDeps } from '../cloud/index.js';
+import { openQueue, type Queue } from '../jobs/queue.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -29,6 +32,11 @@ export interface ServerOptions {
   db: Pick<OpenDatabase, 'targets' | 'secrets'>;
   kek?: KekProvider;
   extend?: HttpDeps['extend'];
+  /**
+   * Cloud routes: settings beyond the configuration (the sandbox's platform credentials in the demo
+   * and tests), and the job queue (default: opened as axiom_worker when its target is known).
+   */
+  cloud?: { settings?: Partial<CloudSettings>; queue?: Queue };
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
@@ -42,6 +50,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     publicUrl: config.http.publicUrl ?? `https://localhost:${config.http.port}`,
     kek,
   };
+  const cloud = cloudDeps(config, api, kek, opts.cloud?.settings);
+  let queue: Queue | undefined = opts.cloud?.queue;
+  const ownQueue = !queue && db.targets.worker !== undefined;
+  if (ownQueue) queue = await openQueue(connectionString(db.targets.worker), logger);
   const hostnames = ['localhost', config.http.host];
   if (config.http.publicUrl) hostnames.unshift(new URL(config.http.publicUrl).hostname);
   const tls = await loadOrCreateTls({
@@ -62,6 +74,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           rateLimitPerMinute: config.http.rateLimitPerMinute,
           bodyLimitBytes: config.http.bodyLimitBytes,
         },
+        cloud: { deps: cloud, queue },
         ...(opts.extend ? { extend: opts.extend } : {}),
       },
       tls,
@@ -69,6 +82,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (e) {
     await pool.end();
+    if (ownQueue) await queue?.close();
     throw e;
   }
   const port = (app.server.address() as AddressInfo).port;
@@ -82,6 +96,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     tls,
     close: async () => {
       await app.close();
+      if (ownQueue) await queue?.close();
       await pool.end();
     },
   };

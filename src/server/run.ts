@@ -9,6 +9,8 @@ import { seedDemo } from '../demo/seed.js';
 import { onShutdown } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import type { CloudSettings } from '../cloud/aws.js';
+import { startInstallationWorker } from '../jobs/worker.js';
 import { LocalKeyFile } from '../security/kek.js';
 import { startServer, type RunningServer } from './index.js';
 
@@ -49,15 +51,42 @@ export async function runAxiom(config: Config, logger: Logger): Promise<RunningA
   const db = await openDatabase(config, logger);
   onShutdown(() => db.stop());
   const kek = LocalKeyFile.open(config.kekFile, { create: true });
-  const server = await startServer({ config, logger, db, kek });
-  onShutdown(() => server.close());
-  if (!config.demo.enabled) return { db, server };
 
-  const sandbox = await startSandbox({
-    port: config.demo.sandboxPort,
-    accounts: [{ seed: 'axiom-demo', size: config.demo.size, regions: ['us-east-1', 'eu-west-1'] }],
+  // The demo's cloud is the sandbox: its endpoint and its platform identity stand in for AWS and for
+  // Axiom's own AWS account. Without the demo, the configuration (AWS_ENDPOINT_URL, the SDK's default
+  // credential chain) decides.
+  let sandbox: Sandbox | undefined;
+  let settings: Partial<CloudSettings> | undefined;
+  if (config.demo.enabled) {
+    sandbox = await startSandbox({
+      port: config.demo.sandboxPort,
+      accounts: [
+        { seed: 'axiom-demo', size: config.demo.size, regions: ['us-east-1', 'eu-west-1'] },
+      ],
+    });
+    onShutdown(() => sandbox!.stop());
+    settings = {
+      endpointUrl: sandbox.endpoint,
+      platformAccountId: sandbox.platform.accountId,
+      platformCredentials: sandbox.platform.credentials,
+    };
+  }
+  const server = await startServer({
+    config,
+    logger,
+    db,
+    kek,
+    ...(settings ? { cloud: { settings } } : {}),
   });
-  onShutdown(() => sandbox.stop());
+  onShutdown(() => server.close());
+  const worker = await startInstallationWorker({
+    config,
+    logger,
+    db,
+    ...(settings ? { settings } : {}),
+  });
+  onShutdown(() => worker.stop());
+  if (!sandbox) return { db, server };
 
   let demo = readDemo(config);
   if (!demo) {

@@ -2,8 +2,12 @@
 // organization B, is refused or answers with A's data only — never B's. The list of api functions comes
 // from the catalog, so a new function without a case here fails this test.
 import { randomUUID } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, inject } from 'vitest';
+import { createConnection } from '../../src/cloud/connections.js';
 import type { Caller } from '../../src/db/api.js';
+import { DataKeys } from '../../src/security/datakeys.js';
+import { LocalKeyFile } from '../../src/security/kek.js';
+import { KekRing } from '../../src/security/kms.js';
 import { useTestDatabase } from '../support/db.js';
 import {
   agentSession,
@@ -37,6 +41,9 @@ interface Tenant {
   agent: Caller;
   connectionId: string;
   findingId: string;
+  externalId: string;
+  scanId: string;
+  dataKeyId: string;
 }
 
 let A: Tenant;
@@ -113,14 +120,40 @@ async function tenant(t: ReturnType<typeof db>): Promise<Tenant> {
     target,
     'reviewed',
   );
+  // A connection (active), a queued scan and the organization's data key.
+  const keys = new DataKeys(t.api, new KekRing(LocalKeyFile.open(inject('cluster').kekFile)));
+  const conn = await createConnection(
+    { api: t.api, dataKeys: keys, settings: { platformAccountId: '111111111111' } },
+    org.admin.caller,
+    {
+      facilityId: facility,
+      accountId: '123456789012',
+      roleArn: 'arn:aws:iam::123456789012:role/R',
+    },
+  );
+  const report = await keys.seal(
+    org.admin.caller,
+    org.id,
+    '{}',
+    `connection:${org.id}:${conn.id}:state`,
+  );
+  await t.api.call(
+    'connection_test_result',
+    org.admin.caller,
+    conn.id,
+    true,
+    { code: 'ok' },
+    report.sealed,
+    report.dataKeyId,
+  );
+  const scan = await t.api.call<{ id: string }>('scan_start', org.admin.caller, conn.id, 'manual');
   const agent = await agentSession(t, org);
-  const connectionId = randomUUID();
   await t.api.call(
     'finding_sync',
     agent,
     facility,
-    connectionId,
-    randomUUID(),
+    conn.id,
+    scan.id,
     ['ec2'],
     [
       {
@@ -139,10 +172,13 @@ async function tenant(t: ReturnType<typeof db>): Promise<Tenant> {
     })
   ).items[0]!.id;
   return {
+    connectionId: conn.id,
+    externalId: conn.external_ids[0]!.external_id,
+    scanId: scan.id,
+    dataKeyId: report.dataKeyId,
     org,
     facility,
     user,
-    connectionId,
     findingId,
     grant,
     delegation,
@@ -182,6 +218,9 @@ function identifiersOf(x: Tenant): string[] {
     x.org.admin.id,
     x.connectionId,
     x.findingId,
+    x.externalId,
+    x.scanId,
+    x.dataKeyId,
   ];
 }
 
@@ -372,7 +411,80 @@ const cases: Record<string, Case> = {
     t.api.call('finding_suppress', a, B.findingId, 'cross-tenant', future()),
   finding_unsuppress: (t, a) => t.api.call('finding_unsuppress', a, B.findingId, 'cross-tenant'),
   finding_configuration: (t, a) => t.api.call('finding_configuration', a, B.facility),
+  // Cloud (issue 5): B's connection, scan and data key, through A's sessions.
+  data_key_get: (t, a) => t.api.call('data_key_get', a),
+  data_key_create: (t, a) =>
+    t.api.call('data_key_create', a, sealedDummy, 'local:0123456789abcdef', '0'.repeat(32)),
+  data_key_rewrap: (t, a) =>
+    t.api.call(
+      'data_key_rewrap',
+      a,
+      B.dataKeyId,
+      sealedDummy,
+      'local:0123456789abcdef',
+      '0'.repeat(32),
+    ),
+  organization_kms_key_set: (t, a) =>
+    t.api.call(
+      'organization_kms_key_set',
+      a,
+      'arn:aws:kms:us-east-1:123456789012:key/abc',
+      B.dataKeyId,
+      sealedDummy,
+      '0'.repeat(32),
+    ),
+  connection_create: (t, a) =>
+    t.api.call(
+      'connection_create',
+      a,
+      crypto.randomUUID(),
+      B.facility,
+      '123456789012',
+      'x',
+      sealedDummy,
+      B.dataKeyId,
+      {},
+    ),
+  connection_get: (t, a) => t.api.call('connection_get', a, B.connectionId),
+  connection_list: (t, a) => t.api.call('connection_list', a, B.facility),
+  connection_credentials: (t, a) => t.api.call('connection_credentials', a, B.connectionId, 'test'),
+  connection_test_result: (t, a) =>
+    t.api.call(
+      'connection_test_result',
+      a,
+      B.connectionId,
+      false,
+      { code: 'x' },
+      sealedDummy,
+      B.dataKeyId,
+    ),
+  connection_rotate_external_id: (t, a) =>
+    t.api.call('connection_rotate_external_id', a, B.connectionId, 0),
+  connection_disconnect: (t, a) =>
+    t.api.call('connection_disconnect', a, B.connectionId, 'cross-tenant'),
+  connection_execution_role_set: (t, a) =>
+    t.api.call(
+      'connection_execution_role_set',
+      a,
+      B.connectionId,
+      'cost',
+      sealedDummy,
+      B.dataKeyId,
+    ),
+  scan_start: (t, a) => t.api.call('scan_start', a, B.connectionId, 'manual'),
+  scan_claim: (t, a) => t.api.call('scan_claim', a, B.scanId),
+  scan_progress: (t, a) => t.api.call('scan_progress', a, B.scanId, { units_done: 1 }),
+  scan_ingest: (t, a) => t.api.call('scan_ingest', a, B.scanId, []),
+  scan_finish: (t, a) => t.api.call('scan_finish', a, B.scanId, 'failed', [], {}, [], true),
+  scan_get: (t, a) => t.api.call('scan_get', a, B.scanId),
+  scan_list: (t, a) => t.api.call('scan_list', a, B.connectionId, 10),
+  scan_changes: (t, a) => t.api.call('scan_changes', a, B.scanId, null, 10),
+  inventory_list: (t, a) => t.api.call('inventory_list', a, B.connectionId, {}, null, 10),
+  cloud_call_refused: (t, a) =>
+    t.api.call('cloud_call_refused', a, B.connectionId, B.scanId, 's3', 'GetObject'),
 };
+
+const sealedDummy = Buffer.alloc(48, 7).toString('base64');
 
 describe('tenant isolation', () => {
   it('has a case for every api function', async () => {
@@ -424,6 +536,16 @@ describe('tenant isolation', () => {
         B.findingId,
       );
       expect(bFinding).toMatchObject({ status: 'open', version: 1 });
+      const bConn = await t.api.call<{ status: string; external_ids: unknown[] }>(
+        'connection_get',
+        B.org.admin.caller,
+        B.connectionId,
+      );
+      expect(bConn.status).toBe('active');
+      expect(bConn.external_ids).toHaveLength(1);
+      expect(
+        (await t.api.call<{ status: string }>('scan_get', B.org.admin.caller, B.scanId)).status,
+      ).toBe('queued');
     });
   }
 

@@ -6,6 +6,7 @@ import { registerAdminRoutes } from './admin.js';
 import { registerAuditRoutes } from './audit.js';
 import { registerAuthRoutes } from './auth.js';
 import { registerFindingRoutes } from './findings.js';
+import { registerCloudRoutes } from './cloud.js';
 import { registerRecordRoutes } from './records.js';
 import { registerSignatureRoutes } from './signatures.js';
 
@@ -23,5 +24,6 @@ export async function registerRoutes(app: FastifyInstance, deps: HttpDeps): Prom
   registerRecordRoutes(app, deps);
   registerAuditRoutes(app, deps);
   registerFindingRoutes(app, deps);
+  registerCloudRoutes(app, deps);
   await Promise.resolve();
 }
