@@ -166,10 +166,13 @@ export function registerCloudRoutes(app: FastifyInstance, deps: HttpDeps): void 
     status: 202,
     params: idParams,
     handler: async ({ params, caller }) => {
-      if (!cloud.queue)
+      if (!cloud.queue) {
+        // Who is asking comes first: a dead session hears 401, not that the server lacks a queue.
+        await api.call('session_whoami', caller);
         throw new AppError('unavailable', 'no job queue is configured on this server', {
           reason: 'queue_unavailable',
         });
+      }
       const scan = await api.call<{ id: string }>('scan_start', caller, params.id, 'manual');
       const org = await c.dataKeys.organizationOf(caller);
       await cloud.queue.enqueueScan({ organization_id: org, scan_id: scan.id });
