@@ -3,6 +3,9 @@
 // only reads every resource's type; then the database side: api.finding_sync of a scan with 1,000
 // findings (first seen, seen again, resolved), against a plain INSERT of 1,000 rows in the same run.
 import { randomUUID } from 'node:crypto';
+import { createConnection } from '../src/cloud/connections.js';
+import { DataKeys } from '../src/security/datakeys.js';
+import { KekRing } from '../src/security/kms.js';
 import os from 'node:os';
 import {
   arnFor,
@@ -729,22 +732,61 @@ async function syncBench(): Promise<Row[]> {
         ),
       0,
     );
-    const conn = randomUUID();
+    // Findings are reconciled only by the agent from a scan it is running (migration 060): a real
+    // connection, and a scan started and claimed before each measured sync (outside the timing).
+    const keys = new DataKeys(b.api, new KekRing(kek));
+    const conn = await createConnection(
+      { api: b.api, dataKeys: keys, settings: { platformAccountId: '111111111111' } },
+      admin,
+      {
+        facilityId: facility,
+        accountId: '123456789012',
+        roleArn: 'arn:aws:iam::123456789012:role/Bench',
+      },
+    );
+    const report = await keys.seal(
+      admin,
+      org.organization_id,
+      '{}',
+      `connection:${org.organization_id}:${conn.id}:state`,
+    );
+    await b.api.call(
+      'connection_test_result',
+      admin,
+      conn.id,
+      true,
+      { code: 'ok' },
+      report.sealed,
+      report.dataKeyId,
+    );
+    const running = async (): Promise<string> => {
+      const scan = await b.api.call<{ id: string }>('scan_start', admin, conn.id, 'manual');
+      await b.api.call('scan_claim', agent, scan.id);
+      return scan.id;
+    };
+    const finish = (id: string) =>
+      b.api.call('scan_finish', agent, id, 'succeeded', [], {}, [], false);
+    let scan = await running();
     await measure(
       'finding_sync, first scan: 1,000 opened (a version and a sealed audit event each)',
-      () => b.api.call('finding_sync', agent, facility, conn, randomUUID(), all, candidates),
+      () => b.api.call('finding_sync', agent, facility, conn.id, scan, all, candidates),
       candidates.length,
     );
+    await finish(scan);
+    scan = await running();
     await measure(
       'finding_sync, next scan: 1,000 seen again (observation only)',
-      () => b.api.call('finding_sync', agent, facility, conn, randomUUID(), all, candidates),
+      () => b.api.call('finding_sync', agent, facility, conn.id, scan, all, candidates),
       0,
     );
+    await finish(scan);
+    scan = await running();
     await measure(
       'finding_sync, complete scan without them: 1,000 resolved',
-      () => b.api.call('finding_sync', agent, facility, conn, randomUUID(), all, []),
+      () => b.api.call('finding_sync', agent, facility, conn.id, scan, all, []),
       candidates.length,
     );
+    await finish(scan);
     return rows;
   } finally {
     await b.stop();

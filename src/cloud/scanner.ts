@@ -2,6 +2,7 @@
 // scan), assume the role with the External ID for at most an hour, collect every (service, region)
 // unit in parallel under the account's rate limiter, ingest in batches, write the final status last.
 // The temporary credentials live only in this function's AwsSession and are dropped at the end.
+import { completeServices, syncScanFindings, type FindingsSummary } from '../findings/scan.js';
 import { DescribeRegionsCommand } from '@aws-sdk/client-ec2';
 import type { Api, Caller } from '../db/api.js';
 import type { Logger } from '../logger.js';
@@ -226,6 +227,7 @@ export async function runScan(
   // Ingest and progress are written one at a time, in order.
   let chain: Promise<unknown> = Promise.resolve();
   let found = 0;
+  const collected: AnyInventoryResource[] = [];
   const byType: Record<string, number> = {};
   const complete: string[] = [];
   const progress: {
@@ -273,7 +275,10 @@ export async function runScan(
     if (items) {
       found += items.length;
       progress.resources_found = found;
-      for (const r of items) byType[r.type] = (byType[r.type] ?? 0) + 1;
+      for (const r of items) {
+        byType[r.type] = (byType[r.type] ?? 0) + 1;
+        collected.push(r);
+      }
       void ingest(items);
     }
     return report();
@@ -353,8 +358,27 @@ export async function runScan(
     session.close();
   }
 
+  // The checks over what was collected, and the findings reconciled (only complete services resolve).
+  let findings: FindingsSummary | undefined;
+  if (collected.length > 0 || complete.length > 0) {
+    try {
+      findings = await syncScanFindings(
+        api,
+        agent,
+        { id: scanId, facilityId: conn.facility_id, connectionId: conn.id, at: now },
+        collected,
+        completeServices(progress.services),
+      );
+      log.debug({ phase: 'findings', ms: Date.now() - started }, 'scan phase');
+    } catch (e) {
+      errors.push(describeError('findings:global', e));
+      log.error({ err: e }, 'findings could not be reconciled');
+    }
+  }
+
   const status = errors.length === 0 ? 'succeeded' : complete.length > 0 ? 'partial' : 'failed';
   const summary = {
+    ...(findings ? { findings } : {}),
     resources: found,
     byType,
     regions,

@@ -7,6 +7,7 @@ import { collect, exportRows } from '../../src/audit/export.js';
 import { verifyExport } from '../../src/audit/verifier.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Caller } from '../../src/db/api.js';
+import { scanFixture, type ScanFixture } from '../support/scans.js';
 import { useTestDatabase } from '../support/db.js';
 import {
   agentSession,
@@ -22,6 +23,7 @@ const db = useTestDatabase();
 let org: TestOrg;
 let site: string;
 let agent: Caller;
+let scans: ScanFixture;
 let operator: TestUser;
 let author: TestUser;
 let securityReader: TestUser;
@@ -89,15 +91,17 @@ async function sync(
   candidates: unknown[],
   complete: string[] = ALL,
   facility = site,
-  scan = randomUUID(),
+  scanLabel?: string,
 ): Promise<SyncResult> {
   const t = db();
+  // The labels stand for a real connection (made at `site`) and a scan the agent is running.
+  const real = await scans.scan(connection, site, scanLabel);
   return t.api.call<SyncResult>(
     'finding_sync',
     caller,
     facility,
-    connection,
-    scan,
+    real.connectionId,
+    real.scanId,
     complete,
     candidates,
   );
@@ -113,7 +117,7 @@ async function findings(caller: Caller, filter: Record<string, unknown> = {}): P
 
 async function one(connection: string, checkId: string, arn: string): Promise<Finding> {
   const all = await findings(viewer.caller, {
-    connection_id: connection,
+    connection_id: await scans.connection(connection, site),
     check_id: checkId,
     resource_arn: arn,
   });
@@ -126,6 +130,7 @@ beforeAll(async () => {
   org = await createOrg(t);
   site = await createFacility(t, org);
   agent = await agentSession(t, org);
+  scans = scanFixture(t, org, agent);
   // Someone who reads every finding of the organization.
   viewer = await createUser(t, org, [
     { domain: 'security', level: 'read', facility: null },
@@ -148,6 +153,34 @@ beforeAll(async () => {
 });
 
 describe('finding_sync', () => {
+  it('is the agent’s alone, from a scan it is running for that connection: a person with operate, a made-up scan and a finished scan are refused and write nothing', async () => {
+    const t = db();
+    const arn = `arn:aws:ec2:us-east-1:111122223333:security-group/sg-${randomUUID().slice(0, 8)}`;
+    const label = randomUUID();
+    await sync(agent, label, [cand('sg_open_ssh', arn)]);
+    const run = await scans.scan(label, site);
+    const before = (await one(label, 'sg_open_ssh', arn)).status;
+    // An operator holds operate in every finding domain here, and claims a complete scan that saw nothing.
+    await refused(
+      t.api.call('finding_sync', operator.caller, site, run.connectionId, run.scanId, ALL, []),
+      'forbidden',
+      'agent_only',
+    );
+    await refused(
+      t.api.call('finding_sync', agent, site, run.connectionId, randomUUID(), ALL, []),
+      'conflict',
+      'scan_not_running',
+    );
+    await t.api.call('scan_finish', agent, run.scanId, 'succeeded', [], {}, [], false);
+    await refused(
+      t.api.call('finding_sync', agent, site, run.connectionId, run.scanId, ALL, []),
+      'conflict',
+      'scan_not_running',
+    );
+    expect((await one(label, 'sg_open_ssh', arn)).status).toBe(before);
+    expect(before).toBe('open');
+  });
+
   it('opens a finding once, deduplicates it across scans, and keeps one version while nothing changes', async () => {
     const conn = randomUUID();
     const arn = `arn:aws:ec2:us-east-1:111122223333:security-group/sg-${randomUUID().slice(0, 8)}`;
@@ -467,7 +500,7 @@ describe('finding_sync', () => {
 describe('finding queries', () => {
   let conn: string;
   beforeAll(async () => {
-    conn = randomUUID();
+    const label = randomUUID();
     const c: unknown[] = [];
     for (let i = 0; i < 5; i++)
       c.push(cand('sg_open_ssh', `arn:aws:ec2:us-east-1:1:security-group/sg-q${i}`));
@@ -479,7 +512,8 @@ describe('finding queries', () => {
         }),
       );
     c.push(cand('tags_missing', 'arn:aws:ec2:us-east-1:1:instance/i-q0'));
-    await sync(agent, conn, c);
+    await sync(agent, label, c);
+    conn = await scans.connection(label, site);
   });
 
   it('filters by facility, domain, severity, status, check and resource, and sorts', async () => {

@@ -146,14 +146,16 @@ async function tenant(t: ReturnType<typeof db>): Promise<Tenant> {
     report.sealed,
     report.dataKeyId,
   );
-  const scan = await t.api.call<{ id: string }>('scan_start', org.admin.caller, conn.id, 'manual');
+  // A scan the agent ran and reconciled findings from, then a queued one (B's, for the probes).
+  const ran = await t.api.call<{ id: string }>('scan_start', org.admin.caller, conn.id, 'manual');
   const agent = await agentSession(t, org);
+  await t.api.call('scan_claim', agent, ran.id);
   await t.api.call(
     'finding_sync',
     agent,
     facility,
     conn.id,
-    scan.id,
+    ran.id,
     ['ec2'],
     [
       {
@@ -171,6 +173,8 @@ async function tenant(t: ReturnType<typeof db>): Promise<Tenant> {
       facility_id: facility,
     })
   ).items[0]!.id;
+  await t.api.call('scan_finish', agent, ran.id, 'succeeded', [], {}, [], false);
+  const scan = await t.api.call<{ id: string }>('scan_start', org.admin.caller, conn.id, 'manual');
   return {
     connectionId: conn.id,
     externalId: conn.external_ids[0]!.external_id,

@@ -12,6 +12,7 @@ import {
   type TestUser,
 } from '../support/fixtures.js';
 import { useTestServer, type HttpClient } from '../support/http.js';
+import { scanFixture } from '../support/scans.js';
 
 const s = useTestServer();
 let site: string;
@@ -39,12 +40,13 @@ beforeAll(async () => {
   configReader = await createUser(t, org, [
     { domain: 'configuration', level: 'read', facility: site },
   ]);
+  const run = await scanFixture(t, org, agent).scan('http', site);
   await t.api.call(
     'finding_sync',
     agent,
     site,
-    randomUUID(),
-    randomUUID(),
+    run.connectionId,
+    run.scanId,
     ['ec2'],
     [
       {
