@@ -157,6 +157,7 @@ export class ExportVerifier {
   private dataRows = 0;
   private ended: { rows: unknown } | undefined;
   private last: Chain | undefined;
+  private readonly seenCheckpoints = new Set<string>();
 
   constructor(private readonly opts: VerifyOptions = {}) {
     this.extraCheckpoints = opts.checkpoints ?? [];
@@ -556,6 +557,9 @@ export class ExportVerifier {
       return;
     }
     const body = opened.body;
+    // The same checkpoint embedded in the export and found in the directory is checked once.
+    if (this.seenCheckpoints.has(body.id)) return;
+    this.seenCheckpoints.add(body.id);
     const org = this.orgOfExport();
     if (org && body.organization_id !== org) {
       if (source === 'export') {

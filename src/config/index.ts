@@ -1,5 +1,6 @@
 // One typed configuration, parsed once from the environment and frozen. Nothing else in src/ reads
 // process.env (the CLI passes overrides in explicitly). Every variable is listed in README.md.
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -93,6 +94,54 @@ const schema = z.object({
   AXIOM_DB_FAST_UNSAFE: bool
     .default(false)
     .describe('Embedded only: fsync off (tests). Never in production.'),
+  AXIOM_CHECKPOINT_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Where signed checkpoints are published, append-only (default <data dir>/checkpoints). Keep it out of the database server’s reach.',
+    ),
+  AXIOM_CHECKPOINT_KEY_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'The Ed25519 checkpoint signing key, mode 0600 (default <data dir>/checkpoint-key.pem; created on first use).',
+    ),
+  AXIOM_CHECKPOINT_INTERVAL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86400)
+    .default(3600)
+    .describe('How often the server signs a checkpoint of every organization; 0 turns it off.'),
+  AXIOM_RETENTION_INTERVAL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86400)
+    .default(3600)
+    .describe(
+      'How often the server archives audit entries past each plan’s retention; 0 turns it off.',
+    ),
+  AXIOM_URL: z
+    .url()
+    .regex(/^https?:\/\/[^/]+\/?$/, 'an origin such as https://axiom.example.com')
+    .optional()
+    .describe('CLI: the Axiom server to talk to (default https://localhost:<AXIOM_HTTP_PORT>).'),
+  AXIOM_TOKEN: z
+    .string()
+    .min(20)
+    .max(512)
+    .optional()
+    .describe('CLI: an API token (or session token) sent as a bearer token.'),
+  AXIOM_CA_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'CLI: a PEM certificate to trust for AXIOM_URL (default <data dir>/tls/cert.pem when it exists).',
+    ),
 });
 
 export type Config = Readonly<{
@@ -105,6 +154,17 @@ export type Config = Readonly<{
   bcryptCost: number;
   orgKeyBits: 2048 | 3072 | 4096;
   dbFastUnsafe: boolean;
+  audit: Readonly<{
+    checkpointDir: string;
+    checkpointKeyFile: string;
+    checkpointIntervalSeconds: number;
+    retentionIntervalSeconds: number;
+  }>;
+  client: Readonly<{
+    url: string;
+    token: string | undefined;
+    caFile: string | undefined;
+  }>;
   http: Readonly<{
     host: string;
     port: number;
@@ -144,6 +204,23 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     bcryptCost: e.AXIOM_BCRYPT_COST,
     orgKeyBits: e.AXIOM_ORG_KEY_BITS as 2048 | 3072 | 4096,
     dbFastUnsafe: e.AXIOM_DB_FAST_UNSAFE,
+    audit: Object.freeze({
+      checkpointDir: path.resolve(e.AXIOM_CHECKPOINT_DIR ?? path.join(dataDir, 'checkpoints')),
+      checkpointKeyFile: path.resolve(
+        e.AXIOM_CHECKPOINT_KEY_FILE ?? path.join(dataDir, 'checkpoint-key.pem'),
+      ),
+      checkpointIntervalSeconds: e.AXIOM_CHECKPOINT_INTERVAL_SECONDS,
+      retentionIntervalSeconds: e.AXIOM_RETENTION_INTERVAL_SECONDS,
+    }),
+    client: Object.freeze({
+      url: (e.AXIOM_URL ?? `https://localhost:${e.AXIOM_HTTP_PORT || 8443}`).replace(/\/$/, ''),
+      token: e.AXIOM_TOKEN,
+      caFile:
+        e.AXIOM_CA_FILE ??
+        (fs.existsSync(path.join(dataDir, 'tls', 'cert.pem'))
+          ? path.join(dataDir, 'tls', 'cert.pem')
+          : undefined),
+    }),
     http: Object.freeze({
       host: e.AXIOM_HTTP_HOST,
       port: e.AXIOM_HTTP_PORT,

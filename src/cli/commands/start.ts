@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { openDatabase } from '../../db/database.js';
 import { onShutdown } from '../../lifecycle.js';
+import { startServer } from '../../server/index.js';
 import type { CliContext, Lazy } from '../main.js';
 
 export function registerStartCommand(program: Command, ctx: CliContext, lazy: Lazy): void {
@@ -15,6 +16,9 @@ export function registerStartCommand(program: Command, ctx: CliContext, lazy: La
       ctx.io.out(
         `Axiom database ready: schema version ${db.migration.version} on ${db.targets.user.host}:${db.targets.user.port}/${db.targets.user.database}`,
       );
+      const server = await startServer({ config, logger, db });
+      onShutdown(() => server.close());
+      ctx.io.out(`Axiom API listening on ${server.url} (public URL ${server.publicUrl})`);
       ctx.io.out('Press Ctrl-C to stop.');
       await new Promise<void>(() => {
         // Runs until SIGINT/SIGTERM: src/lifecycle.ts stops everything and exits.
