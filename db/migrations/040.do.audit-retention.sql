@@ -57,7 +57,8 @@ begin
     return internal.retention_json(v_org) || jsonb_build_object('advanced', false,
       'why', case when v_org.legal_hold then 'legal_hold' else 'unlimited' end);
   end if;
-  v_new := date_trunc('second', now()) - make_interval(days => v_days);
+  -- Whole days (UTC): the watermark moves at most once a day, and each move is one audit event.
+  v_new := date_trunc('day', now() at time zone 'UTC') at time zone 'UTC' - make_interval(days => v_days);
   if v_org.archived_before is not null and v_new <= v_org.archived_before then
     return internal.retention_json(v_org) || jsonb_build_object('advanced', false, 'why', 'up_to_date');
   end if;
