@@ -62,6 +62,8 @@ type Row = Record<string, unknown>;
 export class RowHasher {
   private buf: Buffer = Buffer.allocUnsafe(64 * 1024);
   private pos = 0;
+  /** Views of buf's first n bytes, by n (for the hash call). */
+  private views: Buffer[] = [];
   private readonly headers = new Map<string, Buffer>();
   /** The last value of each repeating uuid field, and its 16 bytes. */
   private readonly lastUuid: Array<string | null> = new Array<string | null>(Slot.Count).fill(null);
@@ -177,7 +179,13 @@ export class RowHasher {
   }
 
   private digest(): string {
-    return hash('sha256', this.buf.subarray(0, this.pos), 'hex');
+    // A view of the buffer per input length, made once: no allocation per row.
+    let view = this.views[this.pos];
+    if (view === undefined) {
+      view = this.buf.subarray(0, this.pos);
+      if (this.pos < 4096) this.views[this.pos] = view;
+    }
+    return hash('sha256', view, 'hex');
   }
 
   private ensure(n: number): void {
@@ -185,6 +193,7 @@ export class RowHasher {
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+    this.views = [];
   }
 
   private len(n: number): void {

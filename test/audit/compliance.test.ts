@@ -3,7 +3,7 @@
 // control lists the evidence of one organization for a period, through the api, the HTTP route and the CLI.
 import fs from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { projectRoot } from '../../src/paths.js';
 import { runCli } from '../support/cli.js';
 import {
@@ -15,6 +15,9 @@ import {
 } from '../support/fixtures.js';
 import { useTestServer } from '../support/http.js';
 import { tempDir } from './helpers.js';
+
+// Some tests run the real `axiom` command (a Node process with tsx): slow on a busy machine.
+vi.setConfig({ testTimeout: 180_000 });
 
 const srv = useTestServer();
 

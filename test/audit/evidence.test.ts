@@ -4,7 +4,7 @@
 // forged checkpoints are rejected; `axiom audit verify` exits 0 / 1 / 2.
 import fs from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   CheckpointKey,
   CheckpointService,
@@ -33,6 +33,9 @@ import { exportToFile, recomputeChains, tamper, tempDir } from './helpers.js';
 const dir = tempDir('axiom-evidence-');
 const checkpointDir = path.join(dir, 'checkpoints');
 const keyFile = path.join(dir, 'checkpoint-key.pem');
+// Some tests run the real `axiom` command (a Node process with tsx): slow on a busy machine.
+vi.setConfig({ testTimeout: 180_000 });
+
 const srv = useTestServer({
   AXIOM_CHECKPOINT_DIR: checkpointDir,
   AXIOM_CHECKPOINT_KEY_FILE: keyFile,

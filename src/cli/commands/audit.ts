@@ -4,17 +4,15 @@
 import { Option, type Command } from 'commander';
 import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import {
-  CheckpointKey,
-  CheckpointService,
-  DirectoryCheckpointStore,
-} from '../../audit/checkpoints.js';
-import { UnreadableExportError, verifyFile } from '../../audit/verify-file.js';
 import type { Problem } from '../../audit/verifier.js';
 import { AppError } from '../../errors.js';
-import { AxiomClient } from '../client.js';
 import { withLocalApi } from '../local.js';
 import { ExitCode, type CliContext, type Lazy } from '../main.js';
+
+// Loaded when a command runs, so that every other command starts without them.
+const checkpoints = () => import('../../audit/checkpoints.js');
+const verifyFileModule = () => import('../../audit/verify-file.js');
+const client = () => import('../client.js');
 
 /** The last non-empty line of a file (the export's end row). */
 function lastLine(file: string): string {
@@ -68,10 +66,11 @@ export function registerAuditCommands(program: Command, ctx: CliContext, lazy: L
         .default('jsonl'),
     )
     .action(async (opts: { out: string; format: 'jsonl' | 'csv' }) => {
-      const client = AxiomClient.fromConfig(lazy.config());
+      const { AxiomClient } = await client();
+      const http = AxiomClient.fromConfig(lazy.config());
       const partial = `${opts.out}.partial`;
       try {
-        const body = await client.stream(`/api/v1/audit/export?format=${opts.format}`);
+        const body = await http.stream(`/api/v1/audit/export?format=${opts.format}`);
         // The export holds the organization's trail: readable by its owner only.
         await pipeline(body, fs.createWriteStream(partial, { mode: 0o600 }));
         const rows = endRows(lastLine(partial), opts.format);
@@ -85,7 +84,7 @@ export function registerAuditCommands(program: Command, ctx: CliContext, lazy: L
         ctx.io.out(`exported ${rows} rows to ${opts.out}`);
       } finally {
         fs.rmSync(partial, { force: true });
-        await client.close();
+        await http.close();
       }
     });
 
@@ -107,6 +106,8 @@ export function registerAuditCommands(program: Command, ctx: CliContext, lazy: L
         opts: { checkpoints?: string; publicKey?: string[]; json?: boolean },
       ) => {
         const config = lazy.config();
+        const { CheckpointKey } = await checkpoints();
+        const { UnreadableExportError, verifyFile } = await verifyFileModule();
         const dir =
           opts.checkpoints ??
           (fs.existsSync(config.audit.checkpointDir) ? config.audit.checkpointDir : undefined);
@@ -169,6 +170,7 @@ export function registerAuditCommands(program: Command, ctx: CliContext, lazy: L
     .option('--json', 'print the checkpoints as JSON')
     .action(async (opts: { json?: boolean }) => {
       const config = lazy.config();
+      const { CheckpointKey, CheckpointService, DirectoryCheckpointStore } = await checkpoints();
       const results = await withLocalApi(lazy, { migrate: false }, async (api, db) =>
         new CheckpointService({
           api,
@@ -205,7 +207,8 @@ export function registerAuditCommands(program: Command, ctx: CliContext, lazy: L
         );
         throw new ExitCode(2);
       }
-      const client = AxiomClient.fromConfig(lazy.config());
+      const { AxiomClient } = await client();
+      const http = AxiomClient.fromConfig(lazy.config());
       interface Report {
         control: string;
         frameworks: string[];
@@ -229,7 +232,7 @@ export function registerAuditCommands(program: Command, ctx: CliContext, lazy: L
             limit: '5000',
             ...(cursor ? { cursor } : {}),
           });
-          const page: Report = await client.json<Report>(
+          const page: Report = await http.json<Report>(
             'GET',
             `/api/v1/audit/compliance/report?${q}`,
           );
@@ -255,7 +258,7 @@ export function registerAuditCommands(program: Command, ctx: CliContext, lazy: L
           );
         ctx.io.out(`${r.rows.length} event(s)`);
       } finally {
-        await client.close();
+        await http.close();
       }
     });
 }

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { openDatabase } from '../../db/database.js';
 import { onShutdown } from '../../lifecycle.js';
-import { startServer } from '../../server/index.js';
 import type { CliContext, Lazy } from '../main.js';
 
 export function registerStartCommand(program: Command, ctx: CliContext, lazy: Lazy): void {
@@ -16,6 +15,8 @@ export function registerStartCommand(program: Command, ctx: CliContext, lazy: La
       ctx.io.out(
         `Axiom database ready: schema version ${db.migration.version} on ${db.targets.user.host}:${db.targets.user.port}/${db.targets.user.database}`,
       );
+      // Loaded here so that other commands start without the HTTP server's modules.
+      const { startServer } = await import('../../server/index.js');
       const server = await startServer({ config, logger, db });
       onShutdown(() => server.close());
       ctx.io.out(`Axiom API listening on ${server.url} (public URL ${server.publicUrl})`);
