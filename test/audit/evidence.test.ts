@@ -399,9 +399,9 @@ describe('axiom audit verify', () => {
 
     // Cut short at a line boundary: the end row is missing.
     const cut = path.join(tempDir(), 'cut.jsonl');
-    fs.writeFileSync(cut, original.slice(0, original.length - 3).join('\n'));
+    fs.writeFileSync(cut, original.slice(0, original.length - 2).join('\n'));
     const v2 = await verifyFile(cut);
-    expect(v2.problems[0]).toMatchObject({ problem: 'export_incomplete' });
+    expect(v2.problems.map((p) => p.problem)).toEqual(['export_incomplete']);
 
     const garbage = path.join(tempDir(), 'garbage.jsonl');
     fs.writeFileSync(garbage, '{"stream":"manifest"}\n{not json\n');
