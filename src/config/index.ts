@@ -1,6 +1,5 @@
 // One typed configuration, parsed once from the environment and frozen. Nothing else in src/ reads
 // process.env (the CLI passes overrides in explicitly). Every variable is listed in README.md.
-import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -91,6 +90,18 @@ const schema = z.object({
     .max(64 * 1024 * 1024)
     .default(1024 * 1024)
     .describe('Largest accepted HTTP request body.'),
+  AXIOM_URL: z
+    .url()
+    .regex(/^https:\/\/[^/]+\/?$/, 'an https origin such as https://axiom.example.com:8443')
+    .optional()
+    .describe('The Axiom server the CLI talks to (default https://localhost:8443).'),
+  AXIOM_CA_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'PEM certificate(s) the CLI trusts for the server (default <data dir>/tls/cert.pem when present, else the system CAs).',
+    ),
   AXIOM_DB_FAST_UNSAFE: bool
     .default(false)
     .describe('Embedded only: fsync off (tests). Never in production.'),
@@ -124,24 +135,25 @@ const schema = z.object({
     .describe(
       'How often the server archives audit entries past each plan’s retention; 0 turns it off.',
     ),
-  AXIOM_URL: z
-    .url()
-    .regex(/^https?:\/\/[^/]+\/?$/, 'an origin such as https://axiom.example.com')
-    .optional()
-    .describe('CLI: the Axiom server to talk to (default https://localhost:<AXIOM_HTTP_PORT>).'),
-  AXIOM_TOKEN: z
-    .string()
-    .min(20)
-    .max(512)
-    .optional()
-    .describe('CLI: an API token (or session token) sent as a bearer token.'),
-  AXIOM_CA_FILE: z
-    .string()
-    .min(1)
-    .optional()
+  AXIOM_DEMO: bool
+    .default(true)
     .describe(
-      'CLI: a PEM certificate to trust for AXIOM_URL (default <data dir>/tls/cert.pem when it exists).',
+      'Run the demo: the sandbox cloud with a generated account and a demo organization connected to it. Turn off for production.',
     ),
+  AXIOM_SANDBOX_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(0)
+    .describe('Port of the demo sandbox cloud on 127.0.0.1; 0 picks a free one.'),
+  AXIOM_DEMO_SIZE: z.coerce
+    .number()
+    .int()
+    .min(20)
+    .max(20_000)
+    .default(300)
+    .describe('Approximate number of resources in the generated demo account.'),
 });
 
 export type Config = Readonly<{
@@ -160,11 +172,7 @@ export type Config = Readonly<{
     checkpointIntervalSeconds: number;
     retentionIntervalSeconds: number;
   }>;
-  client: Readonly<{
-    url: string;
-    token: string | undefined;
-    caFile: string | undefined;
-  }>;
+  demo: Readonly<{ enabled: boolean; sandboxPort: number; size: number }>;
   http: Readonly<{
     host: string;
     port: number;
@@ -173,6 +181,11 @@ export type Config = Readonly<{
     tlsKeyFile: string | undefined;
     rateLimitPerMinute: number;
     bodyLimitBytes: number;
+  }>;
+  cli: Readonly<{
+    /** The server the CLI talks to, when configured (AXIOM_URL). */
+    url: string | undefined;
+    caFile: string | undefined;
   }>;
 }>;
 
@@ -212,14 +225,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       checkpointIntervalSeconds: e.AXIOM_CHECKPOINT_INTERVAL_SECONDS,
       retentionIntervalSeconds: e.AXIOM_RETENTION_INTERVAL_SECONDS,
     }),
-    client: Object.freeze({
-      url: (e.AXIOM_URL ?? `https://localhost:${e.AXIOM_HTTP_PORT || 8443}`).replace(/\/$/, ''),
-      token: e.AXIOM_TOKEN,
-      caFile:
-        e.AXIOM_CA_FILE ??
-        (fs.existsSync(path.join(dataDir, 'tls', 'cert.pem'))
-          ? path.join(dataDir, 'tls', 'cert.pem')
-          : undefined),
+    demo: Object.freeze({
+      enabled: e.AXIOM_DEMO,
+      sandboxPort: e.AXIOM_SANDBOX_PORT,
+      size: e.AXIOM_DEMO_SIZE,
     }),
     http: Object.freeze({
       host: e.AXIOM_HTTP_HOST,
@@ -229,6 +238,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       tlsKeyFile: e.AXIOM_TLS_KEY_FILE,
       rateLimitPerMinute: e.AXIOM_RATE_LIMIT_PER_MINUTE,
       bodyLimitBytes: e.AXIOM_BODY_LIMIT_BYTES,
+    }),
+    cli: Object.freeze({
+      url: e.AXIOM_URL?.replace(/\/$/, ''),
+      caFile: e.AXIOM_CA_FILE ? path.resolve(e.AXIOM_CA_FILE) : undefined,
     }),
   });
 }

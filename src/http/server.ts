@@ -28,6 +28,7 @@ import type { Logger } from '../logger.js';
 import { findAwsCredential } from '../security/redact.js';
 import type { TlsMaterial } from './tls.js';
 import { CSRF_COOKIE, SESSION_COOKIE, registerRoutes } from './routes/index.js';
+import { registerDashboard } from './web.js';
 import fastifyFormbody from '@fastify/formbody';
 
 export interface HttpConfig {
@@ -211,6 +212,7 @@ export async function buildServer(deps: HttpDeps, tls?: TlsMaterial): Promise<Fa
   await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
 
   await registerRoutes(app, deps);
+  await registerDashboard(app);
   await deps.extend?.(app);
   return app;
 }

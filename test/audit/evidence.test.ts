@@ -15,7 +15,7 @@ import {
 } from '../../src/audit/checkpoints.js';
 import { csvLines, csvRecordToRow } from '../../src/audit/csv.js';
 import { UnreadableExportError, verifyFile } from '../../src/audit/verify-file.js';
-import { AxiomClient } from '../../src/cli/client.js';
+import { clientFor } from '../../src/cli/client.js';
 import { loadConfig } from '../../src/config/index.js';
 import { parse } from 'csv-parse/sync';
 import { runCli } from '../support/cli.js';
@@ -192,9 +192,10 @@ describe('the export', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('forbidden');
     expect(fs.existsSync(out) || fs.existsSync(`${out}.partial`)).toBe(false);
-    expect(() => AxiomClient.fromConfig(loadConfig({ AXIOM_DATA_DIR: dir }))).toThrow(
-      /AXIOM_TOKEN/,
-    );
+    // Without a token (nor a stored `axiom login` session) the client refuses before any request.
+    const anonymous = clientFor(loadConfig({ AXIOM_DATA_DIR: tempDir() }), {});
+    await expect(anonymous.stream('/api/v1/audit/export')).rejects.toThrow(/AXIOM_TOKEN/);
+    await anonymous.close();
   });
 });
 

@@ -298,6 +298,7 @@ describe('the catalog', () => {
     );
     expect(owned.map((o) => `${o.owner}:${o.name}`)).toEqual([
       'axiom_auth:auth_check_password',
+      'axiom_auth:auth_dead_session',
       'axiom_auth:auth_find_organization',
       'axiom_auth:auth_find_principal',
       'axiom_auth:auth_find_provider',

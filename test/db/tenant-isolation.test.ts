@@ -242,6 +242,21 @@ const cases: Record<string, Case> = {
       new Date().toISOString(),
     ]),
   signature_challenge_get: (t, a) => t.api.call('signature_challenge_get', a, B.challengeId),
+  // With the real service secret too: B's challenge is not A's to refuse.
+  signature_factor_webauthn_refused: (t, a) =>
+    t.api.call('signature_factor_webauthn_refused', a, t.workerSecret, B.challengeId, 'probe'),
+  sso_response_refused: async (t, a) => {
+    await expect(
+      t.api.raw('sso_response_refused', [a.token, B.providerId, B.challengeId, 'probe']),
+    ).rejects.toMatchObject({ code: 'unauthenticated' });
+    // The secret, A's provider and an id of B: nothing of A's was consumed under that id.
+    return await t.api.raw('sso_response_refused', [
+      t.workerSecret,
+      A.providerId,
+      B.challengeId,
+      'probe',
+    ]);
+  },
   signature_create: (t, a) => t.api.call('signature_create', a, B.challengeId),
   signature_verify: (t, a) => t.api.call('signature_verify', a, B.signatureId),
   signature_list: (t, a) => t.api.call('signature_list', a, B.cr.proposed_record_id),

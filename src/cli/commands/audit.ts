@@ -57,7 +57,7 @@ export function registerAuditCommands(program: Command, ctx: CliContext, lazy: L
   audit
     .command('export')
     .description(
-      'download the organization’s whole audit trail from the server (AXIOM_URL, AXIOM_TOKEN with audit:read)',
+      'download the organization’s whole audit trail from the server (AXIOM_URL; AXIOM_TOKEN or `axiom login`; audit:read)',
     )
     .requiredOption('--out <file>', 'where to write the export')
     .addOption(
@@ -66,8 +66,8 @@ export function registerAuditCommands(program: Command, ctx: CliContext, lazy: L
         .default('jsonl'),
     )
     .action(async (opts: { out: string; format: 'jsonl' | 'csv' }) => {
-      const { AxiomClient } = await client();
-      const http = AxiomClient.fromConfig(lazy.config());
+      const { clientFor } = await client();
+      const http = clientFor(lazy.config(), ctx.env);
       const partial = `${opts.out}.partial`;
       try {
         const body = await http.stream(`/api/v1/audit/export?format=${opts.format}`);
@@ -207,8 +207,8 @@ export function registerAuditCommands(program: Command, ctx: CliContext, lazy: L
         );
         throw new ExitCode(2);
       }
-      const { AxiomClient } = await client();
-      const http = AxiomClient.fromConfig(lazy.config());
+      const { clientFor } = await client();
+      const http = clientFor(lazy.config(), ctx.env);
       interface Report {
         control: string;
         frameworks: string[];
@@ -232,7 +232,7 @@ export function registerAuditCommands(program: Command, ctx: CliContext, lazy: L
             limit: '5000',
             ...(cursor ? { cursor } : {}),
           });
-          const page: Report = await http.json<Report>(
+          const page: Report = await http.call<Report>(
             'GET',
             `/api/v1/audit/compliance/report?${q}`,
           );
