@@ -6,6 +6,7 @@
 // reason, so the CLI prints them and exits 2.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import type { Config } from '../config/index.js';
 import { AppError, errorCodes, type ErrorCode } from '../errors.js';
@@ -144,6 +145,45 @@ export class AxiomClient {
     }
     if (res.statusCode >= 200 && res.statusCode < 300) return parsed as T;
     const err = parsed as { code?: string; reason?: string; message?: string } | undefined;
+    const code: ErrorCode =
+      err?.code && err.code in errorCodes ? (err.code as ErrorCode) : statusCode(res.statusCode);
+    throw new AppError(code, err?.message ?? `the server answered ${res.statusCode}`, {
+      ...(err?.reason ? { reason: err.reason } : {}),
+    });
+  }
+
+  /**
+   * A streamed answer (an export): the body as it arrives, once the status says it is not an error.
+   * No body timeout: a long export keeps sending.
+   */
+  async stream(route: string): Promise<Readable> {
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(new URL(route, this.opts.url), {
+        method: 'GET',
+        headers: { authorization: `Bearer ${this.bearer()}` },
+        dispatcher: this.dispatcher,
+        headersTimeout: 120_000,
+        bodyTimeout: 0,
+      });
+    } catch (e) {
+      throw new AppError(
+        'unavailable',
+        `cannot reach ${this.opts.url}: ${describeNetworkError(e)}`,
+        {
+          reason: 'server_unreachable',
+          cause: e,
+        },
+      );
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300) return res.body;
+    const text = await res.body.text();
+    let err: { code?: string; reason?: string; message?: string } | undefined;
+    try {
+      err = JSON.parse(text) as typeof err;
+    } catch {
+      err = undefined;
+    }
     const code: ErrorCode =
       err?.code && err.code in errorCodes ? (err.code as ErrorCode) : statusCode(res.statusCode);
     throw new AppError(code, err?.message ?? `the server answered ${res.statusCode}`, {

@@ -11,6 +11,7 @@ import { registerDemoCommands } from './commands/demo.js';
 import { registerVerifyCommands } from './commands/verify.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerSandboxCommands } from './commands/sandbox.js';
+import { registerAuditCommands } from './commands/audit.js';
 import { registerAuthCommands } from './commands/auth.js';
 import { registerCloudCommands } from './commands/cloud.js';
 
@@ -54,6 +55,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerDemoCommands(program, ctx, lazy);
   registerVerifyCommands(program, ctx, lazy);
   registerSandboxCommands(program, ctx, lazy);
+  registerAuditCommands(program, ctx, lazy);
   registerAuthCommands(program, ctx, lazy);
   registerCloudCommands(program, ctx, lazy);
   return program;

@@ -105,6 +105,36 @@ const schema = z.object({
   AXIOM_DB_FAST_UNSAFE: bool
     .default(false)
     .describe('Embedded only: fsync off (tests). Never in production.'),
+  AXIOM_CHECKPOINT_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Where signed checkpoints are published, append-only (default <data dir>/checkpoints). Keep it out of the database server’s reach.',
+    ),
+  AXIOM_CHECKPOINT_KEY_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'The Ed25519 checkpoint signing key, mode 0600 (default <data dir>/checkpoint-key.pem; created on first use).',
+    ),
+  AXIOM_CHECKPOINT_INTERVAL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86400)
+    .default(3600)
+    .describe('How often the server signs a checkpoint of every organization; 0 turns it off.'),
+  AXIOM_RETENTION_INTERVAL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86400)
+    .default(3600)
+    .describe(
+      'How often the server archives audit entries past each plan’s retention; 0 turns it off.',
+    ),
   AXIOM_DEMO: bool
     .default(true)
     .describe(
@@ -186,6 +216,12 @@ export type Config = Readonly<{
   bcryptCost: number;
   orgKeyBits: 2048 | 3072 | 4096;
   dbFastUnsafe: boolean;
+  audit: Readonly<{
+    checkpointDir: string;
+    checkpointKeyFile: string;
+    checkpointIntervalSeconds: number;
+    retentionIntervalSeconds: number;
+  }>;
   demo: Readonly<{ enabled: boolean; sandboxPort: number; size: number }>;
   cloud: Readonly<{
     endpointUrl: string | undefined;
@@ -240,6 +276,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     bcryptCost: e.AXIOM_BCRYPT_COST,
     orgKeyBits: e.AXIOM_ORG_KEY_BITS as 2048 | 3072 | 4096,
     dbFastUnsafe: e.AXIOM_DB_FAST_UNSAFE,
+    audit: Object.freeze({
+      checkpointDir: path.resolve(e.AXIOM_CHECKPOINT_DIR ?? path.join(dataDir, 'checkpoints')),
+      checkpointKeyFile: path.resolve(
+        e.AXIOM_CHECKPOINT_KEY_FILE ?? path.join(dataDir, 'checkpoint-key.pem'),
+      ),
+      checkpointIntervalSeconds: e.AXIOM_CHECKPOINT_INTERVAL_SECONDS,
+      retentionIntervalSeconds: e.AXIOM_RETENTION_INTERVAL_SECONDS,
+    }),
     demo: Object.freeze({
       enabled: e.AXIOM_DEMO,
       sandboxPort: e.AXIOM_SANDBOX_PORT,

@@ -20,6 +20,7 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import { createHash, randomUUID } from 'node:crypto';
+import type { CheckpointService } from '../audit/checkpoints.js';
 import type { Api } from '../db/api.js';
 import { AppError, isAppError } from '../errors.js';
 import type { IdentityDeps } from '../identity/context.js';
@@ -45,6 +46,8 @@ export interface HttpDeps {
   config: HttpConfig;
   /** Cloud connections, scans and inventory (src/http/routes/cloud.ts); absent: no cloud routes. */
   cloud?: CloudHttpDeps;
+  /** Signed checkpoints (on demand, and embedded in exports); absent when not configured. */
+  audit?: { checkpoints: CheckpointService };
   /** Extra route registrations (the dashboard, later capabilities). */
   extend?: (app: FastifyInstance) => Promise<void> | void;
 }

@@ -2,6 +2,12 @@
 // and the tests build the server through here, so they run the same thing.
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
+import {
+  CheckpointKey,
+  CheckpointService,
+  DirectoryCheckpointStore,
+} from '../audit/checkpoints.js';
+import { AuditTimer, checkpointTask, retentionTask } from '../audit/maintenance.js';
 import type { Config } from '../config/index.js';
 import { Api, createPool } from '../db/api.js';
 import { connectionString } from '../db/bootstrap.js';
@@ -56,6 +62,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (ownQueue) queue = await openQueue(connectionString(db.targets.worker), logger);
   const hostnames = ['localhost', config.http.host];
   if (config.http.publicUrl) hostnames.unshift(new URL(config.http.publicUrl).hostname);
+  // Signed checkpoints: the key stays in a file (never in the database), the checkpoints go to a
+  // directory the database cannot write; a timer signs every organization's chains and archives what is
+  // past each plan's retention (src/audit/maintenance.ts).
+  const checkpoints = new CheckpointService({
+    api,
+    serviceSecret: db.secrets.workerSecret,
+    key: CheckpointKey.open(config.audit.checkpointKeyFile, { create: true }),
+    store: new DirectoryCheckpointStore(config.audit.checkpointDir),
+  });
+  const timer = new AuditTimer(logger.child({ component: 'audit' }))
+    .every(retentionTask(api, db.secrets.workerSecret), config.audit.retentionIntervalSeconds)
+    .every(checkpointTask(checkpoints), config.audit.checkpointIntervalSeconds);
   const tls = await loadOrCreateTls({
     dataDir: config.dataDir,
     certFile: config.http.tlsCertFile,
@@ -75,12 +93,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           bodyLimitBytes: config.http.bodyLimitBytes,
         },
         cloud: { deps: cloud, queue },
+        audit: { checkpoints },
         ...(opts.extend ? { extend: opts.extend } : {}),
       },
       tls,
     );
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (e) {
+    await timer.stop();
     await pool.end();
     if (ownQueue) await queue?.close();
     throw e;
@@ -95,6 +115,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     publicUrl: identity.publicUrl,
     tls,
     close: async () => {
+      await timer.stop();
       await app.close();
       if (ownQueue) await queue?.close();
       await pool.end();

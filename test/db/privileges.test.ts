@@ -283,6 +283,8 @@ describe('the catalog', () => {
       'observation_id',
       'content_hash',
       'removed_scan_id',
+      // The retention watermark of the audit trail (db/migrations/040): only moves forward.
+      'archived_before',
     ]);
     // The versioned table itself: lifecycle columns only.
     expect(updatable.filter((u) => u.t === 'core.records').map((u) => u.col)).toEqual([
@@ -359,11 +361,13 @@ describe('the catalog', () => {
       'axiom_auth:auth_find_organization',
       'axiom_auth:auth_find_principal',
       'axiom_auth:auth_find_provider',
+      'axiom_auth:auth_organization_ids',
       'axiom_auth:context_org_id',
       'axiom_auth:current_org_id',
       'axiom_auth:current_principal_id',
       'axiom_auth:session_identity',
       'axiom_verifier:chain_counts',
+      'axiom_verifier:chain_heads',
       'axiom_verifier:verify_all',
       'axiom_verifier:verify_event_chains',
       'axiom_verifier:verify_records',

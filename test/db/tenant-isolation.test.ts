@@ -402,7 +402,38 @@ const cases: Record<string, Case> = {
   audit_event_list: (t, a) => t.api.call('audit_event_list', a, { target_id: B.grant }),
   session_event_list: (t, a) => t.api.call('session_event_list', a, { principal_id: B.user.id }),
   chain_verify: (t, a) => t.api.call('chain_verify', a),
-  audit_export: (t, a) => t.api.call('audit_export', a, 'audit_events', null, 5000),
+  audit_export: (t, a) => t.api.call('audit_export', a, 'signatures', null, 20000, 'jsonl'),
+  audit_retention_get: (t, a) => t.api.call('audit_retention_get', a),
+  audit_legal_hold_set: (t, a) => t.api.call('audit_legal_hold_set', a, true, 'cross-tenant probe'),
+  audit_checkpoint_heads: (t, a) => t.api.call('audit_checkpoint_heads', a),
+  // The service-secret functions trust the server; a tenant's token is not that secret.
+  maintenance_organizations: (t, a) => t.api.raw('maintenance_organizations', [a.token]),
+  retention_archive: (t, a) => t.api.raw('retention_archive', [a.token, B.org.id]),
+  checkpoint_heads: (t, a) => t.api.raw('checkpoint_heads', [a.token, B.org.id]),
+  checkpoint_record: (t, a) =>
+    t.api.raw('checkpoint_record', [
+      a.token,
+      B.org.id,
+      {
+        id: B.org.id,
+        created_at: '2026-01-01T00:00:00Z',
+        root: '0'.repeat(64),
+        key_id: '0'.repeat(16),
+        heads: 1,
+        location: 'forged',
+      },
+    ]),
+  compliance_controls: (t, a) => t.api.call('compliance_controls', a),
+  compliance_report: (t, a) =>
+    t.api.call(
+      'compliance_report',
+      a,
+      'CC6.1',
+      '2000-01-01T00:00:00Z',
+      '2100-01-01T00:00:00Z',
+      null,
+      5000,
+    ),
   organization_key_get: (t, a) => t.api.call('organization_key_get', a),
   finding_sync: (t, a) =>
     t.api.call('finding_sync', a, B.facility, B.connectionId, randomUUID(), ['ec2'], []),
