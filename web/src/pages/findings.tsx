@@ -75,6 +75,7 @@ export const usd = (n: number | null | undefined): string =>
 
 const FILTERS = [
   'facility_id',
+  'connection_id',
   'domain',
   'severity',
   'status',
@@ -276,8 +277,12 @@ function FindingList(props: { route: Route }): JSX.Element {
     [key, cursor],
   );
   const counts = useAsync(
-    () => api.get<FindingCounts>('/api/v1/findings/counts', { facility_id: q.facility_id }),
-    [q.facility_id],
+    () =>
+      api.get<FindingCounts>('/api/v1/findings/counts', {
+        facility_id: q.facility_id,
+        connection_id: q.connection_id,
+      }),
+    [q.facility_id, q.connection_id],
   );
   const set = (k: string, v: string): void => {
     setCursors([]);

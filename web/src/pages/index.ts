@@ -5,6 +5,7 @@ import { AccountPage } from './account';
 import { AdminPage } from './admin';
 import { AuditPage } from './audit';
 import { ChangesPage } from './changes';
+import { ConnectionsPage, ScanPage } from './connections';
 import { FindingsPage } from './findings';
 import { OverviewPage } from './overview';
 import { SignaturePage } from './signature';
@@ -18,10 +19,12 @@ export interface PageDef {
 
 export const pages: PageDef[] = [
   { id: 'overview', label: 'Overview', component: OverviewPage },
+  { id: 'connections', label: 'Connections', component: ConnectionsPage },
   { id: 'findings', label: 'Findings', component: FindingsPage },
   { id: 'changes', label: 'Change requests', component: ChangesPage },
   { id: 'audit', label: 'Audit', component: AuditPage },
   { id: 'admin', label: 'Administration', component: AdminPage },
+  { id: 'scans', label: 'Scan', component: ScanPage, hidden: true },
   { id: 'account', label: 'Account', component: AccountPage, hidden: true },
   { id: 'signatures', label: 'Signature', component: SignaturePage, hidden: true },
 ];
