@@ -178,7 +178,10 @@ async function parent(): Promise<void> {
     const outcome = await runScan(
       {
         ...deps,
-        logger: createLogger({ level: 'warn', destination: process.stderr as never }),
+        logger: createLogger({
+          level: process.env.BENCH_SCAN_LOG_LEVEL ?? 'warn',
+          destination: process.stderr as never,
+        }),
         limits: { concurrency: CONCURRENCY, ratePerSecond: 5000, serviceBudgetMs: 120_000 },
       },
       agent,
