@@ -595,7 +595,10 @@ CPU per request is read from /proc: the server's Node process, and its PostgreSQ
 
 1-minute, 5-minute and 15-minute load averages at the end of the run: ${load} (2 cores, shared with other engineers' work).
 
-${table(rows)}`,
+${table(rows)}
+What was found and changed (load branch): before migration 090, api.finding_list sorted every visible finding to return a page (its ORDER BY was CASE expressions no index matched) and built the page's JSON with finding_json(v_rows[i]), which extracted the row from the array again for each of its ~20 fields. In a run on this machine before the change (load average ≈ 9): the api findings page took 12.1 ms of PostgreSQL CPU per request against 5.7 ms for the superuser's query, and 30 ms against 5.9 ms serially; after it, the api page costs about what the superuser's query costs (rows above). The server's Node CPU per request is close to the floor's plus the JSON of the page; a CPU profile of the server (BENCH_HTTP_PROFILE=1) shows the TLS socket writes (writev, ~25–30 % of its samples), pino with its redaction (~10–15 %, two log lines per request at the default info level) and helmet's headers as the largest parts, and the server idle 20–30 % of the time waiting for PostgreSQL.
+
+What remains: the target (≥ 2,000 requests/s, p99 ≤ 50 ms) is not reachable for these endpoints on this machine with or without the security layers. Two cores are shared by the load generator, the server, PostgreSQL and other engineers' work; the findings page alone costs ~5 ms of PostgreSQL CPU per request as the superuser (fifty findings built as ~39 KB of JSON), which bounds it to a few hundred requests/s on two cores, and a change request ~2 ms. The security layers' own cost per call is the session check, the grant checks and the session event every authenticated read appends (chain lock, hash, insert) with its durable commit: ~4 ms of latency serially (api.session_whoami), most of it the commit, and a few hundred microseconds of CPU; the identity work of the perf branch (migrations 080–085: one validated identity per transaction instead of a session lookup per statement) reduces the CPU part.`,
     );
   } finally {
     child.stdin.write('quit\n');
