@@ -3,6 +3,7 @@ const all: Record<string, string> = {
   db: './db.ts',
   findings: './findings.ts',
   scan: './scan.ts',
+  http: './http.ts',
   audit: './audit.ts',
 };
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(all);

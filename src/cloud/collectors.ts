@@ -25,6 +25,12 @@ export interface CollectContext {
   accountId: string;
   region: string;
   call: UnitCaller['call'];
+  /**
+   * For a global unit whose resources live in regions (S3 buckets): the caller for calls to one region's
+   * endpoint, with that (region, service)'s own concurrency under the same account limiter and budget.
+   * Absent: every call goes through `call`.
+   */
+  callIn?: (region: string) => UnitCaller['call'];
   now: Date;
   /** Roles that are Axiom's own access (the connection's roles): never inventoried. */
   ownRoleNames: ReadonlySet<string>;
@@ -152,40 +158,40 @@ export async function collectS3(ctx: CollectContext): Promise<AnyInventoryResour
         region = loc.LocationConstraint || 'us-east-1';
       }
       const c = ctx.session.s3(region);
+      // The bucket's calls go to its region's endpoint, under that region's concurrency.
+      const call = ctx.callIn?.(region) ?? ctx.call;
       const [acl, own, bpab, policy, enc, ver, log, life, tags] = await Promise.all([
-        ctx.call(() => c.send(new s3.GetBucketAclCommand({ Bucket }))),
-        ctx.call(() =>
+        call(() => c.send(new s3.GetBucketAclCommand({ Bucket }))),
+        call(() =>
           absent(c.send(new s3.GetBucketOwnershipControlsCommand({ Bucket })), [
             'OwnershipControlsNotFoundError',
           ]),
         ),
-        ctx.call(() =>
+        call(() =>
           absent(c.send(new s3.GetPublicAccessBlockCommand({ Bucket })), [
             'NoSuchPublicAccessBlockConfiguration',
           ]),
         ),
-        ctx.call(() =>
+        call(() =>
           absent(c.send(new s3.GetBucketPolicyCommand({ Bucket })), ['NoSuchBucketPolicy']),
         ),
-        ctx.call(() =>
+        call(() =>
           absent(c.send(new s3.GetBucketEncryptionCommand({ Bucket })), [
             'ServerSideEncryptionConfigurationNotFoundError',
           ]),
         ),
-        ctx.call(() => c.send(new s3.GetBucketVersioningCommand({ Bucket }))),
-        ctx.call(() => c.send(new s3.GetBucketLoggingCommand({ Bucket }))),
-        ctx.call(() =>
+        call(() => c.send(new s3.GetBucketVersioningCommand({ Bucket }))),
+        call(() => c.send(new s3.GetBucketLoggingCommand({ Bucket }))),
+        call(() =>
           absent(c.send(new s3.GetBucketLifecycleConfigurationCommand({ Bucket })), [
             'NoSuchLifecycleConfiguration',
           ]),
         ),
-        ctx.call(() =>
-          absent(c.send(new s3.GetBucketTaggingCommand({ Bucket })), ['NoSuchTagSet']),
-        ),
+        call(() => absent(c.send(new s3.GetBucketTaggingCommand({ Bucket })), ['NoSuchTagSet'])),
       ]);
       // Policy status only where there is a policy (one call fewer for most buckets).
       const status = policy?.Policy
-        ? await ctx.call(() =>
+        ? await call(() =>
             absent(c.send(new s3.GetBucketPolicyStatusCommand({ Bucket })), ['NoSuchBucketPolicy']),
           )
         : null;

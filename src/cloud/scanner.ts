@@ -313,7 +313,24 @@ export async function runScan(
         ),
       );
     };
-    run('s3:global', () => collectS3(ctx(HOME_REGION)));
+    // S3 is one unit (its listing is global) but each bucket's calls go to the bucket's region: those get
+    // the concurrency of (region, s3), under the same account limiter and the unit's time budget.
+    run('s3:global', () => {
+      const deadline = Date.now() + deps.limits.serviceBudgetMs;
+      const regional = new Map<string, UnitCaller['call']>();
+      return collectS3({
+        ...ctx(HOME_REGION),
+        callIn: (region) => {
+          let call = regional.get(region);
+          if (!call) {
+            const u = new UnitCaller(limiter, deps.limits.concurrency, { deadline });
+            call = (fn) => u.call(fn);
+            regional.set(region, call);
+          }
+          return call;
+        },
+      });
+    });
     run('iam:global', () => collectIam(ctx(HOME_REGION)));
     for (const region of regions) {
       run(`cloudtrail:${region}`, () => collectCloudTrail(ctx(region)));

@@ -10,7 +10,8 @@ import {
   type CloudDeps,
   type Connection,
 } from '../../src/cloud/connections.js';
-import { scanPermissionsPolicy, SCAN_ACTIONS } from '../../src/cloud/policies.js';
+import { CONTENT_DENY, scanPermissionsPolicy, SCAN_ACTIONS } from '../../src/cloud/policies.js';
+import { executionRoleActions } from '../../src/execution/permissions.js';
 import { useTestDatabase } from '../support/db.js';
 import {
   agentSession,
@@ -344,7 +345,20 @@ describe('execution roles', () => {
       )!;
       expect(allow.Action.length).toBeGreaterThan(0);
       expect(allow.Action.some((a) => a.includes('*'))).toBe(false);
+      // Exactly what the execution engine needs for the class (its reads included), from the one list.
+      expect(allow.Action).toEqual(executionRoleActions(cls as 'cost' | 'security' | 'drift'));
+      const deny = material.executionRoles[cls]!.permissionsPolicy.Statement.find(
+        (s) => s.Effect === 'Deny',
+      )!;
+      expect(deny.Action).toEqual([...CONTENT_DENY]);
+      expect(allow.Action.filter((a) => deny.Action.includes(a))).toEqual([]);
     }
+    // The executor reads the state it changes before and after (e.g. the security class reads bucket
+    // public access blocks and security groups); the generated policy carries those reads.
+    const security = material.executionRoles.security!.permissionsPolicy.Statement[0]!.Action;
+    expect(security).toContain('ec2:DescribeSecurityGroupRules');
+    expect(security).toContain('s3:GetBucketPublicAccessBlock');
+    expect(security).toContain('iam:SimulatePrincipalPolicy');
   });
 });
 

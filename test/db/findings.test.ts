@@ -576,6 +576,41 @@ describe('finding queries', () => {
     );
   });
 
+  it('refuses a cursor whose first key does not fit its sort (each sort reads its own index, 090)', async () => {
+    const t = db();
+    const page = await t.api.call<{ items: Finding[]; next_cursor: string }>(
+      'finding_list',
+      viewer.caller,
+      { connection_id: conn, limit: 3 },
+    );
+    const [rank, at, id, sort] = JSON.parse(
+      Buffer.from(page.next_cursor, 'base64').toString('utf8'),
+    ) as [number, string, string, string];
+    expect(sort).toBe('severity');
+    const cursor = (k: unknown[]) => Buffer.from(JSON.stringify(k)).toString('base64');
+    // The real cursor works; the same position with a first key no page of that sort can produce is
+    // refused: a fractional or out-of-range severity rank, a non-zero key for the orders by time, a
+    // saving below -1, a missing time.
+    await t.api.call('finding_list', viewer.caller, {
+      connection_id: conn,
+      limit: 3,
+      cursor: cursor([rank, at, id, sort]),
+    });
+    for (const k of [
+      [2.5, at, id, 'severity'],
+      [9, at, id, 'severity'],
+      [3, at, id, 'last_seen'],
+      [1, at, id, 'first_seen'],
+      [-2, at, id, 'saving'],
+      [rank, null, id, 'severity'],
+    ])
+      await refused(
+        t.api.call('finding_list', viewer.caller, { connection_id: conn, cursor: cursor(k) }),
+        'invalid_input',
+        'invalid_cursor',
+      );
+  });
+
   it('shows each caller only the domains and facilities they may read', async () => {
     const t = db();
     const seen = await findings(securityReader.caller, { connection_id: conn });
