@@ -3,10 +3,17 @@
 // (irreversible last, one step per action and resource), the blast radius over that inventory, the
 // rollback summary per step. The database then checks the content and decides the risk tier, the
 // approvers and the cap (api.plan_propose); nothing computed here is trusted for that.
+import { randomUUID } from 'node:crypto';
+import type { CloudSettings } from '../cloud/aws.js';
 import type { AnyInventoryResource } from '../cloud/inventory.js';
+import { sealContext } from '../cloud/scanner.js';
 import type { Api, Caller } from '../db/api.js';
 import { AppError } from '../errors.js';
+import { dryRunPlan, type DryRunReport } from '../execution/dry-run.js';
 import { validatePlan } from '../execution/executor.js';
+import { sessionPolicyFor } from '../execution/permissions.js';
+import { assumeExecutionRole } from '../execution/role.js';
+import type { DataKeys } from '../security/datakeys.js';
 import type { PlanStep } from '../execution/params.js';
 import { assessPlan } from './blast-radius.js';
 import {
@@ -166,4 +173,75 @@ export async function proposePlanForFindings<T = unknown>(
     text.title ?? `Remediate ${findingIds.length} finding${findingIds.length === 1 ? '' : 's'}`,
     text.reason ?? 'remediation of scanned findings',
   );
+}
+
+interface PlanView {
+  id: string;
+  content: {
+    connection_id: string;
+    account_id: string;
+    action_class: 'security' | 'cost' | 'drift';
+    steps: Array<{
+      actionId: string;
+      resourceArn: string;
+      params: unknown;
+      approvedState: unknown;
+    }>;
+  };
+  record_hash: string;
+}
+
+/**
+ * Dry-run a plan: the execution role of its class, assumed by the caller (author in the class's
+ * domain) with the plan's session policy plus simulation on the role itself; every step's
+ * pre-flight read, approval comparison and permissions (DryRun or SimulatePrincipalPolicy). Nothing
+ * changes in the account and nothing is stored.
+ */
+export async function dryRunStoredPlan(
+  deps: { api: Pick<Api, 'call'>; dataKeys: DataKeys; settings: CloudSettings },
+  caller: Caller,
+  planId: string,
+): Promise<DryRunReport> {
+  const p = await deps.api.call<PlanView>('plan_get', caller, planId);
+  const plan = validatePlan({
+    planId: p.id,
+    planHash: p.record_hash,
+    accountId: p.content.account_id,
+    actionClass: p.content.action_class,
+    steps: p.content.steps.map((s) => ({
+      actionId: s.actionId,
+      resourceArn: s.resourceArn,
+      params: s.params,
+      approvedState: s.approvedState,
+    })),
+  });
+  const creds = await deps.api.call<{ role_arn_sealed: string; external_ids: string[] }>(
+    'connection_credentials',
+    caller,
+    p.content.connection_id,
+    plan.actionClass,
+  );
+  const org = await deps.dataKeys.organizationOf(caller);
+  const roleArn = await deps.dataKeys.open(
+    caller,
+    org,
+    creds.role_arn_sealed,
+    sealContext(org, p.content.connection_id, plan.actionClass),
+  );
+  const credentials = await assumeExecutionRole({
+    ...(deps.settings.platformCredentials
+      ? { platformCredentials: deps.settings.platformCredentials }
+      : {}),
+    ...(deps.settings.endpointUrl ? { endpoint: deps.settings.endpointUrl } : {}),
+    roleArn,
+    externalId: creds.external_ids[0] ?? '',
+    executionId: `dryrun-${randomUUID()}`,
+    sessionPolicy: sessionPolicyFor(plan, { simulateAsRoleArn: roleArn }),
+  });
+  return await dryRunPlan({
+    plan,
+    credentials,
+    executionRoleArn: roleArn,
+    ...(deps.settings.endpointUrl ? { aws: { endpoint: deps.settings.endpointUrl } } : {}),
+  });
 }
