@@ -62,6 +62,7 @@ beforeAll(async () => {
           'rds_no_deletion_protection',
           'kms_rotation_off',
           'cloudtrail_no_log_validation',
+          'ebs_volume_unattached',
         ],
       },
     ],
@@ -347,5 +348,28 @@ describe('a rollback on request', () => {
       'rds.enable_deletion_protection',
     );
     expect(memory.actions[0]!.rolled_back).toBe(1);
+  });
+});
+
+describe('a cost action (medium risk, reversible with a new identity)', () => {
+  it('snapshots then deletes an unattached volume, and a requested rollback restores it from the snapshot', async () => {
+    const t = db();
+    const plan = await approvedPlan('ebs_volume_unattached');
+    expect(plan).toMatchObject({ risk_tier: 'medium', required_approvals: 1 });
+    expect(plan.content.rollback_verified).toBe(true);
+    sb.control.clearCalls();
+    const e = await t.api.call<Execution>('execution_start', w.agent, plan.id);
+    expect(await runExecution(deps, w.agent, w.org.id, e.id)).toEqual({ status: 'succeeded' });
+    expect(writes().map((c) => c.operation)).toEqual(['CreateSnapshot', 'DeleteVolume']);
+    const rollback = await t.api.call<Plan>(
+      'execution_rollback_request',
+      w.author.caller,
+      e.id,
+      'the volume was needed after all',
+    );
+    await approvePlan(t, w.reviewer, rollback);
+    const r = await t.api.call<Execution>('execution_start', w.agent, rollback.id);
+    expect(await runExecution(deps, w.agent, w.org.id, r.id)).toEqual({ status: 'rolled_back' });
+    expect(writes('CreateVolume')).toHaveLength(1);
   });
 });
