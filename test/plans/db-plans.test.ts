@@ -4,6 +4,7 @@
 // sandbox) is in test/plans/execution-e2e.test.ts.
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { setExecutionRole } from '../../src/cloud/connections.js';
 import { ACTIONS } from '../../src/execution/catalog.js';
 import type { Caller } from '../../src/db/api.js';
 import { useTestDatabase } from '../support/db.js';
@@ -385,6 +386,31 @@ describe('executions', () => {
       t.api.call('execution_progress', w.agent, e.id, progress, null),
       'conflict',
       'execution_finished',
+    );
+  });
+
+  it("refuses to start without the execution role of the plan's class, or on a disconnected connection", async () => {
+    const t = db();
+    const w4 = await planWorld(t);
+    const plan = await propose(t, w4.agent, w4, bucketPlan(w4, 1));
+    await approvePlan(t, w4.reviewer, plan);
+    await setExecutionRole(
+      { api: t.api, dataKeys: w4.keys, settings: { platformAccountId: '111111111111' } },
+      w4.reviewer.caller,
+      w4.connectionId,
+      'security',
+      null,
+    );
+    await refused(
+      t.api.call('execution_start', w4.agent, plan.id),
+      'rule_violation',
+      'execution_role_missing',
+    );
+    await t.api.call('connection_disconnect', w4.org.admin.caller, w4.connectionId, 'offboarded');
+    await refused(
+      t.api.call('execution_start', w4.agent, plan.id),
+      'conflict',
+      'connection_not_active',
     );
   });
 
