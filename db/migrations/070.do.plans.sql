@@ -206,10 +206,12 @@ language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  if new.kind in ('facility_configuration', 'signing_policy', 'policy')
-     and exists (select 1 from core.principals p where p.id = new.created_by and p.is_agent) then
-    perform internal.raise('AX403', 'the agent never changes facility configuration, policies or its own autonomy',
-      'agent_cannot_configure');
+  -- Nested, so the lookup runs only for these kinds (findings are written by the agent in bulk).
+  if new.kind in ('facility_configuration', 'signing_policy', 'policy') then
+    if exists (select 1 from core.principals p where p.id = new.created_by and p.is_agent) then
+      perform internal.raise('AX403', 'the agent never changes facility configuration, policies or its own autonomy',
+        'agent_cannot_configure');
+    end if;
   end if;
   return new;
 end
