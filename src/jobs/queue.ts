@@ -13,13 +13,19 @@ import type { Logger } from '../logger.js';
 
 export const TASK_SCAN = 'scan';
 export const TASK_SCHEDULE = 'scan_schedule';
+export const TASK_EXECUTE = 'execute_plan';
 
 export const scanPayload = z.strictObject({ organization_id: z.uuid(), scan_id: z.uuid() });
 export const schedulePayload = z.strictObject({
   organization_id: z.uuid(),
   connection_id: z.uuid(),
 });
+export const executePayload = z.strictObject({
+  organization_id: z.uuid(),
+  execution_id: z.uuid(),
+});
 export type ScanPayload = z.infer<typeof scanPayload>;
+export type ExecutePayload = z.infer<typeof executePayload>;
 export type SchedulePayload = z.infer<typeof schedulePayload>;
 
 /** graphile-worker's log lines through Axiom's logger. */
@@ -37,6 +43,11 @@ export function graphileLogger(logger: Logger): GraphileLogger {
 export interface Queue {
   /** Run this scan now (one job per scan: the job key is the scan id). */
   enqueueScan(p: ScanPayload): Promise<void>;
+  /**
+   * Run this execution (one job per execution). Retried when the worker could not store progress
+   * or died: each attempt resumes from the stored progress.
+   */
+  enqueueExecution(p: ExecutePayload): Promise<void>;
   /** (Re)schedule a connection's next scheduled scan. */
   schedule(p: SchedulePayload, runAt: Date): Promise<void>;
   close(): Promise<void>;
@@ -51,6 +62,12 @@ export function queueFrom(
       await utils.addJob(TASK_SCAN, scanPayload.parse(p), {
         jobKey: `scan:${p.scan_id}`,
         maxAttempts: 1,
+      });
+    },
+    enqueueExecution: async (p) => {
+      await utils.addJob(TASK_EXECUTE, executePayload.parse(p), {
+        jobKey: `execution:${p.execution_id}`,
+        maxAttempts: 10,
       });
     },
     schedule: async (p, runAt) => {

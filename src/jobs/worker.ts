@@ -9,10 +9,14 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CloudSettings } from '../cloud/aws.js';
 import { runScan, type ScanLimits } from '../cloud/scanner.js';
+import { runExecution } from '../execution/job.js';
+import type { WaitOptions } from '../execution/wait.js';
 import type { DataKeys } from '../security/datakeys.js';
 import {
+  TASK_EXECUTE,
   TASK_SCAN,
   TASK_SCHEDULE,
+  executePayload,
   graphileLogger,
   queueFrom,
   scanPayload,
@@ -32,6 +36,8 @@ export interface WorkerDeps {
   logger: Logger;
   concurrency: number;
   pollIntervalMs?: number;
+  /** Polling of AWS waits in executions (tests shorten it). */
+  executionWait?: Partial<WaitOptions>;
 }
 
 export interface RunningWorker {
@@ -78,6 +84,18 @@ export function tasks(
         { scanId: p.scan_id, status: outcome.status, resources: outcome.resources },
         'scan job done',
       );
+    },
+    [TASK_EXECUTE]: async (payload, helpers) => {
+      const p = parse(executePayload, payload, TASK_EXECUTE);
+      const agent = await agentFor(deps, p.organization_id);
+      const log = deps.logger.child({ job: helpers.job.id, task: TASK_EXECUTE });
+      const outcome = await runExecution(
+        { ...deps, logger: log, ...(deps.executionWait ? { wait: deps.executionWait } : {}) },
+        agent,
+        p.organization_id,
+        p.execution_id,
+      );
+      log.info({ executionId: p.execution_id, status: outcome.status }, 'execution job done');
     },
     [TASK_SCHEDULE]: async (payload, helpers) => {
       const p = parse(schedulePayload, payload, TASK_SCHEDULE);

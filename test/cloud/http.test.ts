@@ -24,6 +24,7 @@ let queue: Queue | undefined;
 // The server starts before the worker role's queue can be opened: it gets a queue that forwards.
 const lazyQueue: Queue = {
   enqueueScan: (p) => queue!.enqueueScan(p),
+  enqueueExecution: (p) => queue!.enqueueExecution(p),
   schedule: (p, at) => queue!.schedule(p, at),
   close: async () => {},
 };

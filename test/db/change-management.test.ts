@@ -93,7 +93,8 @@ describe('change management', () => {
     expect(before.view.effective?.version).toBe(1);
     expect(before.view.effective?.content).toMatchObject({
       blast_radius_cap: 2,
-      autonomy_tier: 'recommend',
+      autonomy_tier: 'execute_with_approval',
+      auto_apply_after: 25,
     });
 
     const cr = await t.api.call<Cr>(

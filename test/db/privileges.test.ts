@@ -330,6 +330,7 @@ describe('the catalog', () => {
         .map((x) => x.name)
         .sort(),
     ).toEqual([
+      'action_types',
       'axiom_schema_version',
       'controlled_tables',
       'event_types',

@@ -3,7 +3,7 @@
 // from the catalog, so a new function without a case here fails this test.
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it, inject } from 'vitest';
-import { createConnection } from '../../src/cloud/connections.js';
+import { createConnection, setExecutionRole } from '../../src/cloud/connections.js';
 import type { Caller } from '../../src/db/api.js';
 import { DataKeys } from '../../src/security/datakeys.js';
 import { LocalKeyFile } from '../../src/security/kek.js';
@@ -44,6 +44,8 @@ interface Tenant {
   externalId: string;
   scanId: string;
   dataKeyId: string;
+  planId: string;
+  executionId: string;
 }
 
 let A: Tenant;
@@ -175,7 +177,43 @@ async function tenant(t: ReturnType<typeof db>): Promise<Tenant> {
   ).items[0]!.id;
   await t.api.call('scan_finish', agent, ran.id, 'succeeded', [], {}, [], false);
   const scan = await t.api.call<{ id: string }>('scan_start', org.admin.caller, conn.id, 'manual');
+  // A plan the agent proposed, approved with a signature, and its execution (queued).
+  await setExecutionRole(
+    { api: t.api, dataKeys: keys, settings: { platformAccountId: '111111111111' } },
+    user.caller,
+    conn.id,
+    'security',
+    'arn:aws:iam::123456789012:role/AxiomExecutionSecurity',
+  );
+  const plan = await t.api.call<{
+    id: string;
+    change_request: { id: string; proposed_record_hash: string };
+  }>(
+    'plan_propose',
+    agent,
+    facility,
+    planContent(conn.id, org.slug),
+    'close a bucket',
+    'public bucket',
+  );
+  const planSig = await signFor(
+    t,
+    user,
+    { type: 'change_request', id: plan.change_request.id },
+    'approved',
+  );
+  await t.api.call(
+    'change_request_approve',
+    user.caller,
+    plan.change_request.id,
+    plan.change_request.proposed_record_hash,
+    planSig,
+    null,
+  );
+  const execution = await t.api.call<{ id: string }>('execution_start', agent, plan.id);
   return {
+    planId: plan.id,
+    executionId: execution.id,
     connectionId: conn.id,
     externalId: conn.external_ids[0]!.external_id,
     scanId: scan.id,
@@ -203,8 +241,27 @@ beforeAll(async () => {
   B = await tenant(t);
 });
 
+function planContent(connectionId: string, slug: string): Record<string, unknown> {
+  const bucket = `bucket-${slug}`;
+  return {
+    connection_id: connectionId,
+    action_class: 'security',
+    steps: [
+      {
+        actionId: 's3.put_bucket_public_access_block',
+        resourceArn: `arn:aws:s3:::${bucket}`,
+        params: { bucket, region: 'us-east-1' },
+        approvedState: { publicAccessBlock: null },
+      },
+    ],
+    rollback_summary: ['delete the block again'],
+  };
+}
+
 function identifiersOf(x: Tenant): string[] {
   return [
+    x.planId,
+    x.executionId,
     x.providerId,
     x.credentialId,
     x.challengeId,
@@ -517,6 +574,42 @@ const cases: Record<string, Case> = {
   inventory_list: (t, a) => t.api.call('inventory_list', a, B.connectionId, {}, null, 10),
   cloud_call_refused: (t, a) =>
     t.api.call('cloud_call_refused', a, B.connectionId, B.scanId, 's3', 'GetObject'),
+  // Plans, executions and memory (issue 7): B's plan and execution through A's sessions.
+  plan_propose: (t, a) =>
+    t.api.call(
+      'plan_propose',
+      a,
+      B.facility,
+      planContent(B.connectionId, 'x'),
+      'cross',
+      'cross-tenant',
+    ),
+  plan_revise: (t, a) =>
+    t.api.call('plan_revise', a, B.planId, planContent(B.connectionId, 'y'), 'cross-tenant'),
+  plan_get: (t, a) => t.api.call('plan_get', a, B.planId),
+  plan_list: (t, a) => t.api.call('plan_list', a, B.facility, null),
+  plan_approval_revoke: (t, a) => t.api.call('plan_approval_revoke', a, B.planId, 'cross-tenant'),
+  execution_start: (t, a) => t.api.call('execution_start', a, B.planId),
+  execution_progress: (t, a) =>
+    t.api.call(
+      'execution_progress',
+      a,
+      B.executionId,
+      { version: 1, executionId: B.executionId, status: 'running', steps: [{}] },
+      null,
+    ),
+  execution_finish: (t, a) =>
+    t.api.call('execution_finish', a, B.executionId, 'failed', {
+      version: 1,
+      executionId: B.executionId,
+      status: 'failed',
+      steps: [{}],
+    }),
+  execution_get: (t, a) => t.api.call('execution_get', a, B.executionId),
+  execution_list: (t, a) => t.api.call('execution_list', a, B.facility, B.planId),
+  execution_rollback_request: (t, a) =>
+    t.api.call('execution_rollback_request', a, B.executionId, 'cross-tenant'),
+  memory_get: (t, a) => t.api.call('memory_get', a, null),
 };
 
 const sealedDummy = Buffer.alloc(48, 7).toString('base64');
@@ -581,6 +674,16 @@ describe('tenant isolation', () => {
       expect(
         (await t.api.call<{ status: string }>('scan_get', B.org.admin.caller, B.scanId)).status,
       ).toBe('queued');
+      expect(
+        await t.api.call<{ status: string; progress: unknown }>(
+          'execution_get',
+          B.user.caller,
+          B.executionId,
+        ),
+      ).toMatchObject({ status: 'queued', progress: null });
+      expect(
+        await t.api.call<{ version: number; state: string }>('plan_get', B.user.caller, B.planId),
+      ).toMatchObject({ version: 1, state: 'effective' });
     });
   }
 

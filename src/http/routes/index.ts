@@ -7,6 +7,7 @@ import { registerAuditRoutes } from './audit.js';
 import { registerAuthRoutes } from './auth.js';
 import { registerFindingRoutes } from './findings.js';
 import { registerCloudRoutes } from './cloud.js';
+import { registerPlanRoutes } from './plans.js';
 import { registerRecordRoutes } from './records.js';
 import { registerSignatureRoutes } from './signatures.js';
 
@@ -25,5 +26,6 @@ export async function registerRoutes(app: FastifyInstance, deps: HttpDeps): Prom
   registerAuditRoutes(app, deps);
   registerFindingRoutes(app, deps);
   registerCloudRoutes(app, deps);
+  registerPlanRoutes(app, deps);
   await Promise.resolve();
 }

@@ -1,0 +1,356 @@
+// `axiom plan list|show|create|approve|reject|revoke-approval` and `axiom execution
+// start|show|rollback|dry-run`, through the HTTPS API (docs/cli.md, docs/execution.md). Approving or
+// rejecting is an e-signature: the CLI asks for a challenge on the plan's change request and answers
+// it with the password (read from the terminal or --password-stdin); plans whose signing policy needs
+// a security key are signed in the dashboard.
+import { Option, type Command } from 'commander';
+import { read } from 'read';
+import { loadConfig } from '../../config/index.js';
+import { AppError } from '../../errors.js';
+import { clientFor } from '../client.js';
+import type { CliContext, Lazy } from '../main.js';
+
+interface CallApi {
+  call<T>(method: 'GET' | 'POST', route: string, body?: unknown): Promise<T>;
+}
+
+async function withClient<T>(
+  ctx: CliContext,
+  url: string | undefined,
+  fn: (c: CallApi) => Promise<T>,
+): Promise<T> {
+  const client = clientFor(loadConfig(ctx.env), ctx.env, { url });
+  try {
+    return await fn({
+      call: <R>(method: 'GET' | 'POST', route: string, body?: unknown) =>
+        client.call<R>(method, route, body === undefined ? {} : { body }),
+    });
+  } finally {
+    await client.close();
+  }
+}
+
+const uuidArg = (v: string): string => {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v))
+    throw new AppError('invalid_input', `${v} is not an id (a UUID)`, { reason: 'invalid_id' });
+  return v.toLowerCase();
+};
+
+async function readAll(input: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of input) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+}
+
+async function password(ctx: CliContext, fromStdin: boolean | undefined): Promise<string> {
+  const p = fromStdin
+    ? await readAll(ctx.stdin ?? process.stdin)
+    : String(
+        await read({
+          prompt: 'Password (to sign): ',
+          silent: true,
+          replace: '',
+          input: ctx.stdin ?? process.stdin,
+          output: ctx.promptOutput ?? process.stderr,
+        }),
+      );
+  if (!p)
+    throw new AppError('invalid_input', 'a password is required to sign', { reason: 'usage' });
+  return p;
+}
+
+interface Plan {
+  id: string;
+  version: number;
+  state: string;
+  record_hash: string;
+  risk_tier: string;
+  required_approvals: number;
+  facility_id: string;
+  domain: string;
+  created_at: string;
+  content: {
+    steps: Array<{ actionId: string; resourceArn: string }>;
+    blast_radius: { total: number; class: string };
+    rollback_summary?: string[];
+    rollback_of?: string;
+  };
+  change_request: { id: string; state: string; title: string };
+  approvals: { valid: number; given: number };
+}
+
+interface Execution {
+  id: string;
+  plan_id: string;
+  kind: string;
+  status: string;
+  auto_applied: boolean;
+  progress: {
+    steps: Array<{ index: number; actionId: string; resourceArn: string; state: string }>;
+  } | null;
+}
+
+function printPlan(ctx: CliContext, p: Plan): void {
+  ctx.io.out(
+    `plan ${p.id} v${p.version}  ${p.state}  ${p.domain}  risk ${p.risk_tier}  approvals ${p.approvals.valid}/${p.required_approvals}  blast radius ${p.content.blast_radius.total} (${p.content.blast_radius.class})`,
+  );
+  if (p.content.rollback_of) ctx.io.out(`  rolls back execution ${p.content.rollback_of}`);
+  p.content.steps.forEach((s, i) => {
+    ctx.io.out(`  ${i + 1}. ${s.actionId}  ${s.resourceArn}`);
+    const rb = p.content.rollback_summary?.[i];
+    if (rb) ctx.io.out(`     rollback: ${rb}`);
+  });
+  ctx.io.out(`  record hash ${p.record_hash}`);
+}
+
+function printExecution(ctx: CliContext, e: Execution): void {
+  ctx.io.out(
+    `execution ${e.id}  ${e.kind}  ${e.status}${e.auto_applied ? '  (auto-applied)' : ''}  plan ${e.plan_id}`,
+  );
+  for (const s of e.progress?.steps ?? [])
+    ctx.io.out(`  ${s.index + 1}. ${s.actionId}  ${s.resourceArn}  ${s.state}`);
+}
+
+/** Sign the plan's change request with the password: a challenge, answered. */
+async function sign(
+  ctx: CliContext,
+  api: CallApi,
+  plan: Plan,
+  meaning: 'approved' | 'rejected',
+  fromStdin: boolean | undefined,
+): Promise<{ challenge_id: string }> {
+  const ch = await api.call<{
+    id: string;
+    required_factors: string[][];
+    identification_required: boolean;
+  }>('POST', '/api/v1/signatures/challenges', {
+    target: { type: 'change_request', id: plan.change_request.id },
+    meaning,
+  });
+  if (!ch.required_factors.some((set) => set.length === 1 && set[0] === 'password'))
+    throw new AppError(
+      'rule_violation',
+      `this signature needs ${ch.required_factors.map((s) => s.join(' + ')).join(' or ')}: sign it in the dashboard`,
+      { reason: 'factors_missing' },
+    );
+  const secret = await password(ctx, fromStdin);
+  const who = ch.identification_required
+    ? await api.call<{ principal: { email: string } }>('GET', '/api/v1/auth/session')
+    : null;
+  await api.call('POST', `/api/v1/signatures/challenges/${ch.id}/password`, {
+    password: secret,
+    ...(who ? { identification: who.principal.email } : {}),
+  });
+  return { challenge_id: ch.id };
+}
+
+export function registerPlanCommands(program: Command, ctx: CliContext, lazy: Lazy): void {
+  void lazy;
+  const urlOption = () =>
+    new Option('--url <url>', 'Axiom URL (default AXIOM_URL or https://localhost:8443)');
+  const plan = program.command('plan').description('remediation plans (over the HTTPS API)');
+
+  plan
+    .command('list')
+    .description('the newest version of each plan you may read')
+    .option('--facility <id>', 'only this facility')
+    .option('--state <state>', 'in_review, effective, rejected, retired or superseded')
+    .option('--json', 'machine output')
+    .addOption(urlOption())
+    .action(async (o: { facility?: string; state?: string; json?: boolean; url?: string }) => {
+      const q = new URLSearchParams();
+      if (o.facility) q.set('facility_id', uuidArg(o.facility));
+      if (o.state) q.set('state', o.state);
+      const list = await withClient(ctx, o.url, (api) =>
+        api.call<Plan[]>('GET', `/api/v1/plans${q.size ? `?${q.toString()}` : ''}`),
+      );
+      if (o.json) ctx.io.json(list);
+      else if (list.length === 0) ctx.io.out('no plans');
+      else for (const p of list) printPlan(ctx, p);
+    });
+
+  plan
+    .command('show <id>')
+    .description('a plan: steps, risk, approvals, rollback')
+    .option('--json', 'machine output')
+    .addOption(urlOption())
+    .action(async (id: string, o: { json?: boolean; url?: string }) => {
+      const p = await withClient(ctx, o.url, (api) =>
+        api.call<Plan>('GET', `/api/v1/plans/${uuidArg(id)}`),
+      );
+      if (o.json) ctx.io.json(p);
+      else printPlan(ctx, p);
+    });
+
+  plan
+    .command('create')
+    .description('propose a plan for findings of one connection; it is submitted for approval')
+    .requiredOption('--finding <id...>', 'finding ids (one or more)')
+    .option('--title <text>', 'a title')
+    .option('--reason <text>', 'why')
+    .option('--json', 'machine output')
+    .addOption(urlOption())
+    .action(
+      async (o: {
+        finding: string[];
+        title?: string;
+        reason?: string;
+        json?: boolean;
+        url?: string;
+      }) => {
+        const body = {
+          finding_ids: o.finding.map(uuidArg),
+          ...(o.title ? { title: o.title } : {}),
+          ...(o.reason ? { reason: o.reason } : {}),
+        };
+        const p = await withClient(ctx, o.url, (api) =>
+          api.call<Plan>('POST', '/api/v1/plans', body),
+        );
+        if (o.json) ctx.io.json(p);
+        else {
+          printPlan(ctx, p);
+          ctx.io.out(`Then: axiom plan approve ${p.id} (by a reviewer who did not author it)`);
+        }
+      },
+    );
+
+  for (const meaning of ['approved', 'rejected'] as const) {
+    const verb = meaning === 'approved' ? 'approve' : 'reject';
+    const cmd = plan
+      .command(`${verb} <id>`)
+      .description(
+        `${verb} the plan's current version with an e-signature (your password), bound to its record hash`,
+      )
+      .option('--password-stdin', 'read the password from standard input')
+      .option('--json', 'machine output')
+      .addOption(urlOption());
+    if (meaning === 'approved') cmd.option('--comment <text>', 'a comment');
+    else cmd.requiredOption('--reason <text>', 'why it is rejected');
+    cmd.action(
+      async (
+        id: string,
+        o: {
+          passwordStdin?: boolean;
+          comment?: string;
+          reason?: string;
+          json?: boolean;
+          url?: string;
+        },
+      ) => {
+        const planId = uuidArg(id);
+        const cr = await withClient(ctx, o.url, async (api) => {
+          const p = await api.call<Plan>('GET', `/api/v1/plans/${planId}`);
+          const signature = await sign(ctx, api, p, meaning, o.passwordStdin);
+          return await api.call<{ state: string }>('POST', `/api/v1/plans/${planId}/${verb}`, {
+            record_hash: p.record_hash,
+            signature,
+            ...(meaning === 'approved'
+              ? o.comment
+                ? { comment: o.comment }
+                : {}
+              : { reason: o.reason }),
+          });
+        });
+        if (o.json) ctx.io.json(cr);
+        else ctx.io.out(`plan ${planId}: change request ${cr.state}`);
+      },
+    );
+  }
+
+  plan
+    .command('revoke-approval <id>')
+    .description('take your approval back (until the plan starts)')
+    .requiredOption('--reason <text>', 'why')
+    .option('--json', 'machine output')
+    .addOption(urlOption())
+    .action(async (id: string, o: { reason: string; json?: boolean; url?: string }) => {
+      const p = await withClient(ctx, o.url, (api) =>
+        api.call<Plan>('POST', `/api/v1/plans/${uuidArg(id)}/revoke-approval`, {
+          reason: o.reason,
+        }),
+      );
+      if (o.json) ctx.io.json(p);
+      else printPlan(ctx, p);
+    });
+
+  const execution = program
+    .command('execution')
+    .description('executions of approved plans (over the HTTPS API)');
+
+  execution
+    .command('start <plan-id>')
+    .description('start an approved plan; the worker runs it')
+    .option('--json', 'machine output')
+    .addOption(urlOption())
+    .action(async (id: string, o: { json?: boolean; url?: string }) => {
+      const e = await withClient(ctx, o.url, (api) =>
+        api.call<Execution>('POST', `/api/v1/plans/${uuidArg(id)}/executions`),
+      );
+      if (o.json) ctx.io.json(e);
+      else {
+        printExecution(ctx, e);
+        ctx.io.out(`Then: axiom execution show ${e.id}`);
+      }
+    });
+
+  execution
+    .command('show <id>')
+    .description('an execution with its progress per step')
+    .option('--json', 'machine output')
+    .addOption(urlOption())
+    .action(async (id: string, o: { json?: boolean; url?: string }) => {
+      const e = await withClient(ctx, o.url, (api) =>
+        api.call<Execution>('GET', `/api/v1/executions/${uuidArg(id)}`),
+      );
+      if (o.json) ctx.io.json(e);
+      else printExecution(ctx, e);
+    });
+
+  execution
+    .command('rollback <id>')
+    .description('request a rollback of a succeeded execution (a plan to approve and start)')
+    .requiredOption('--reason <text>', 'why')
+    .option('--json', 'machine output')
+    .addOption(urlOption())
+    .action(async (id: string, o: { reason: string; json?: boolean; url?: string }) => {
+      const p = await withClient(ctx, o.url, (api) =>
+        api.call<Plan>('POST', `/api/v1/executions/${uuidArg(id)}/rollback`, { reason: o.reason }),
+      );
+      if (o.json) ctx.io.json(p);
+      else {
+        printPlan(ctx, p);
+        ctx.io.out(`Then: axiom plan approve ${p.id}, and axiom execution start ${p.id}`);
+      }
+    });
+
+  execution
+    .command('dry-run <plan-id>')
+    .description('what the plan would read, change and need, with DryRun and simulation only')
+    .option('--json', 'machine output')
+    .addOption(urlOption())
+    .action(async (id: string, o: { json?: boolean; url?: string }) => {
+      const r = await withClient(ctx, o.url, (api) =>
+        api.call<{
+          ok: boolean;
+          problems: string[];
+          steps: Array<{
+            index: number;
+            actionId: string;
+            matchesApproval: boolean;
+            problems: string[];
+          }>;
+        }>('POST', `/api/v1/plans/${uuidArg(id)}/dry-run`),
+      );
+      if (o.json) ctx.io.json(r);
+      else {
+        ctx.io.out(`dry run: ${r.ok ? 'nothing stands in the way' : 'problems found'}`);
+        for (const s of r.steps)
+          ctx.io.out(
+            `  ${s.index + 1}. ${s.actionId}  ${s.matchesApproval ? 'as approved' : 'CHANGED since approval'}${s.problems.length ? `  ${s.problems.join('; ')}` : ''}`,
+          );
+        for (const p of r.problems) ctx.io.out(`  ${p}`);
+      }
+    });
+}

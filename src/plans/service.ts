@@ -1,0 +1,247 @@
+// From findings to a proposed plan: the findings (one facility, one connection), the inventory their
+// connection's scans stored, a candidate per finding, the executable steps in the executor's order
+// (irreversible last, one step per action and resource), the blast radius over that inventory, the
+// rollback summary per step. The database then checks the content and decides the risk tier, the
+// approvers and the cap (api.plan_propose); nothing computed here is trusted for that.
+import { randomUUID } from 'node:crypto';
+import type { CloudSettings } from '../cloud/aws.js';
+import type { AnyInventoryResource } from '../cloud/inventory.js';
+import { sealContext } from '../cloud/scanner.js';
+import type { Api, Caller } from '../db/api.js';
+import { AppError } from '../errors.js';
+import { dryRunPlan, type DryRunReport } from '../execution/dry-run.js';
+import { validatePlan } from '../execution/executor.js';
+import { sessionPolicyFor } from '../execution/permissions.js';
+import { assumeExecutionRole } from '../execution/role.js';
+import type { DataKeys } from '../security/datakeys.js';
+import type { PlanStep } from '../execution/params.js';
+import { assessPlan } from './blast-radius.js';
+import {
+  buildCandidate,
+  planStepsOf,
+  type CandidateOptions,
+  type ExecutableCandidate,
+  type RemediationCandidate,
+} from './candidates.js';
+
+interface FindingView {
+  id: string;
+  facility_id: string;
+  connection_id: string;
+  check_id: string;
+  resource_arn: string;
+  status: string;
+}
+
+export interface PlanDraft {
+  facilityId: string;
+  content: {
+    connection_id: string;
+    action_class: string;
+    steps: PlanStep[];
+    finding_ids: string[];
+    blast_radius: { resources: string[] };
+    rollback_summary: string[];
+    summary: { manual: Array<{ findingId: string; checkId: string; reason: string }> };
+  };
+  candidates: RemediationCandidate[];
+}
+
+/** Every current inventory resource of a connection (pages of 1000). */
+export async function loadInventory(
+  api: Pick<Api, 'call'>,
+  caller: Caller,
+  connectionId: string,
+): Promise<AnyInventoryResource[]> {
+  const out: AnyInventoryResource[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { items: AnyInventoryResource[]; next_cursor: string | null } = await api.call(
+      'inventory_list',
+      caller,
+      connectionId,
+      {},
+      cursor,
+      1000,
+    );
+    out.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return out;
+}
+
+export async function planFromFindings(
+  api: Pick<Api, 'call'>,
+  caller: Caller,
+  findingIds: string[],
+  opts: CandidateOptions = {},
+): Promise<PlanDraft> {
+  const ids = [...new Set(findingIds)];
+  if (ids.length === 0 || ids.length > 100)
+    throw new AppError('invalid_input', 'a plan answers 1 to 100 findings', {
+      reason: 'invalid_findings',
+    });
+  const findings: FindingView[] = [];
+  for (const id of ids) findings.push(await api.call<FindingView>('finding_get', caller, id));
+  const first = findings[0]!;
+  if (findings.some((f) => f.connection_id !== first.connection_id))
+    throw new AppError('invalid_input', 'a plan covers findings of one connection', {
+      reason: 'findings_mixed',
+    });
+  const inventory = await loadInventory(api, caller, first.connection_id);
+  const byArn = new Map(inventory.map((r) => [r.arn, r]));
+  const candidates = findings.map((f) => {
+    const resource = byArn.get(f.resource_arn);
+    if (!resource)
+      throw new AppError('not_found', `the resource of finding ${f.id} is not in the inventory`, {
+        reason: 'resource_not_found',
+      });
+    return buildCandidate({ checkId: f.check_id, resource }, undefined, opts);
+  });
+  const executable = candidates.filter((c): c is ExecutableCandidate => !c.manualReviewRequired);
+  if (executable.length === 0)
+    throw new AppError('rule_violation', 'none of these findings has an executable remediation', {
+      reason: 'nothing_to_remediate',
+    });
+  const classes = new Set(executable.map((c) => c.actionClass));
+  if (classes.size > 1)
+    throw new AppError(
+      'rule_violation',
+      `these findings need ${[...classes].join(' and ')} actions: one plan runs one action class`,
+      { reason: 'action_class_mismatch' },
+    );
+  // One step per (action, resource): two findings fixed by the same change share it.
+  const seen = new Set<string>();
+  const unique = executable.filter((c) => {
+    const k = `${c.actionId} ${c.resourceArn}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  const steps = planStepsOf(unique);
+  const candidateOf = (s: PlanStep) => unique.find((c) => c.step === s)!;
+  validatePlan({
+    planId: 'draft',
+    accountId: unique[0]!.accountId,
+    actionClass: unique[0]!.actionClass,
+    steps,
+  });
+  const assessment = assessPlan(steps, inventory);
+  return {
+    facilityId: first.facility_id,
+    candidates,
+    content: {
+      connection_id: first.connection_id,
+      action_class: unique[0]!.actionClass,
+      steps,
+      finding_ids: ids,
+      blast_radius: {
+        resources: [
+          ...assessment.blastRadius.touched,
+          ...assessment.blastRadius.dependents.map((d) => d.arn),
+        ],
+      },
+      rollback_summary: steps.map((s) => candidateOf(s).rollbackPlan.strategy),
+      summary: {
+        manual: candidates
+          .map((c, i) => ({ c, f: findings[i]! }))
+          .filter(({ c }) => c.manualReviewRequired)
+          .map(({ c, f }) => ({
+            findingId: f.id,
+            checkId: f.check_id,
+            reason: c.manualReviewRequired ? c.reason : '',
+          })),
+      },
+    },
+  };
+}
+
+/** Build and propose a plan for these findings (api.plan_propose decides risk and approvers). */
+export async function proposePlanForFindings<T = unknown>(
+  api: Pick<Api, 'call'>,
+  caller: Caller,
+  findingIds: string[],
+  text: { title?: string; reason?: string } = {},
+  opts: CandidateOptions = {},
+): Promise<T> {
+  const draft = await planFromFindings(api, caller, findingIds, opts);
+  return await api.call<T>(
+    'plan_propose',
+    caller,
+    draft.facilityId,
+    draft.content,
+    text.title ?? `Remediate ${findingIds.length} finding${findingIds.length === 1 ? '' : 's'}`,
+    text.reason ?? 'remediation of scanned findings',
+  );
+}
+
+interface PlanView {
+  id: string;
+  content: {
+    connection_id: string;
+    account_id: string;
+    action_class: 'security' | 'cost' | 'drift';
+    steps: Array<{
+      actionId: string;
+      resourceArn: string;
+      params: unknown;
+      approvedState: unknown;
+    }>;
+  };
+  record_hash: string;
+}
+
+/**
+ * Dry-run a plan: the execution role of its class, assumed by the caller (author in the class's
+ * domain) with the plan's session policy plus simulation on the role itself; every step's
+ * pre-flight read, approval comparison and permissions (DryRun or SimulatePrincipalPolicy). Nothing
+ * changes in the account and nothing is stored.
+ */
+export async function dryRunStoredPlan(
+  deps: { api: Pick<Api, 'call'>; dataKeys: DataKeys; settings: CloudSettings },
+  caller: Caller,
+  planId: string,
+): Promise<DryRunReport> {
+  const p = await deps.api.call<PlanView>('plan_get', caller, planId);
+  const plan = validatePlan({
+    planId: p.id,
+    planHash: p.record_hash,
+    accountId: p.content.account_id,
+    actionClass: p.content.action_class,
+    steps: p.content.steps.map((s) => ({
+      actionId: s.actionId,
+      resourceArn: s.resourceArn,
+      params: s.params,
+      approvedState: s.approvedState,
+    })),
+  });
+  const creds = await deps.api.call<{ role_arn_sealed: string; external_ids: string[] }>(
+    'connection_credentials',
+    caller,
+    p.content.connection_id,
+    plan.actionClass,
+  );
+  const org = await deps.dataKeys.organizationOf(caller);
+  const roleArn = await deps.dataKeys.open(
+    caller,
+    org,
+    creds.role_arn_sealed,
+    sealContext(org, p.content.connection_id, plan.actionClass),
+  );
+  const credentials = await assumeExecutionRole({
+    ...(deps.settings.platformCredentials
+      ? { platformCredentials: deps.settings.platformCredentials }
+      : {}),
+    ...(deps.settings.endpointUrl ? { endpoint: deps.settings.endpointUrl } : {}),
+    roleArn,
+    externalId: creds.external_ids[0] ?? '',
+    executionId: `dryrun-${randomUUID()}`,
+    sessionPolicy: sessionPolicyFor(plan, { simulateAsRoleArn: roleArn }),
+  });
+  return await dryRunPlan({
+    plan,
+    credentials,
+    executionRoleArn: roleArn,
+    ...(deps.settings.endpointUrl ? { aws: { endpoint: deps.settings.endpointUrl } } : {}),
+  });
+}

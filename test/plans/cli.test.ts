@@ -1,0 +1,255 @@
+// `axiom plan ...` and `axiom execution ...` in-process against the real HTTPS server, its job queue
+// and a worker, with the sandbox behind them: a person proposes a plan from findings, a reviewer
+// approves it with their password (an e-signature), starts it, watches it finish, dry-runs and asks
+// for a rollback; the author's own approval is refused with exit code 2.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { runScan } from '../../src/cloud/scanner.js';
+import { Api } from '../../src/db/api.js';
+import { connectionString } from '../../src/db/bootstrap.js';
+import { executionRolePolicy } from '../../src/execution/permissions.js';
+import { openQueue, type Queue } from '../../src/jobs/queue.js';
+import { startWorker, type RunningWorker } from '../../src/jobs/worker.js';
+import { createLogger } from '../../src/logger.js';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { cloudDeps } from '../support/cloud.js';
+import { createUser, type TestUser } from '../support/fixtures.js';
+import { useTestServer } from '../support/http.js';
+import { planWorld, type PlanWorld } from './support.js';
+
+let sb: Sandbox;
+let queue: Queue | undefined;
+const lazyQueue: Queue = {
+  enqueueScan: (p) => queue!.enqueueScan(p),
+  enqueueExecution: (p) => queue!.enqueueExecution(p),
+  schedule: (p, at) => queue!.schedule(p, at),
+  close: async () => {},
+};
+// The sandbox starts first (the server's cloud settings name its endpoint).
+beforeAll(async () => {
+  sb = await startSandbox({
+    accounts: [
+      {
+        seed: 'plans-cli',
+        size: 25,
+        regions: ['us-east-1'],
+        include: ['s3_bucket_no_public_access_block', 'kms_rotation_off'],
+      },
+    ],
+    delays: { snapshotMs: 0, instanceTransitionMs: 0, volumeModificationMs: 0 },
+  });
+});
+const s = useTestServer({}, () => ({
+  cloud: {
+    settings: {
+      endpointUrl: sb.endpoint,
+      platformAccountId: sb.platform.accountId,
+      platformCredentials: sb.platform.credentials,
+    },
+    queue: lazyQueue,
+  },
+}));
+const quiet = () =>
+  createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+
+let w: PlanWorld;
+let proposer: TestUser;
+let worker: RunningWorker;
+let workerPool: pg.Pool;
+let dir: string;
+
+beforeAll(async () => {
+  const t = s().db;
+  const accountId = sb.accounts[0]!.accountId;
+  w = await planWorld(t, {
+    accountId,
+    scanRoleArn: `arn:aws:iam::${accountId}:role/AxiomScanRole`,
+    roleArn: (cls) => `arn:aws:iam::${accountId}:role/AxiomExecution-${cls}`,
+  });
+  const conn = await t.api.call<{ external_ids: Array<{ external_id: string }> }>(
+    'connection_get',
+    w.org.admin.caller,
+    w.connectionId,
+  );
+  const externalId = conn.external_ids[0]!.external_id;
+  sb.control.createScanRole(accountId, { externalId });
+  sb.control.createScanRole(accountId, {
+    externalId,
+    roleName: 'AxiomExecution-security',
+    managedPolicyArns: [],
+    inlinePolicy: executionRolePolicy('security'),
+  });
+  const scan = await t.api.call<{ id: string }>(
+    'scan_start',
+    w.org.admin.caller,
+    w.connectionId,
+    'manual',
+  );
+  await runScan(
+    {
+      ...cloudDeps(t.api, sb),
+      logger: quiet(),
+      limits: { concurrency: 8, ratePerSecond: 1000, serviceBudgetMs: 60_000 },
+    },
+    w.agent,
+    w.org.id,
+    scan.id,
+  );
+  proposer = await createUser(t, w.org, [
+    { domain: 'security', level: 'author', facility: w.facility },
+    { domain: 'configuration', level: 'read', facility: w.facility },
+  ]);
+  const target = connectionString(t.target('axiom_worker'));
+  workerPool = new pg.Pool({ connectionString: target, max: 4 });
+  const api = new Api(workerPool);
+  const deps = cloudDeps(api, sb);
+  worker = await startWorker({
+    connectionString: target,
+    api,
+    workerSecret: t.workerSecret,
+    dataKeys: deps.dataKeys,
+    settings: deps.settings,
+    limits: { concurrency: 8, ratePerSecond: 1000, serviceBudgetMs: 60_000 },
+    logger: quiet(),
+    concurrency: 1,
+    pollIntervalMs: 100,
+    executionWait: { pollMs: 5, timeoutMs: 10_000 },
+  });
+  queue = await openQueue(target, quiet());
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'axiom-plans-cli-'));
+  fs.mkdirSync(path.join(dir, 'tls'));
+  fs.writeFileSync(path.join(dir, 'tls', 'cert.pem'), s().server.tls.cert);
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await queue?.close();
+  await workerPool?.end();
+  await sb?.stop();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function axiom(
+  user: TestUser,
+  args: string[],
+  stdin?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const input = new PassThrough();
+  if (stdin !== undefined) input.end(stdin);
+  const code = await main(args, {
+    env: {
+      AXIOM_LOG_LEVEL: 'silent',
+      AXIOM_DATA_DIR: dir,
+      AXIOM_URL: s().server.url,
+      AXIOM_TOKEN: user.token,
+    },
+    io: {
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
+      json: (v) => out.push(JSON.stringify(v)),
+    },
+    stdin: input,
+    promptOutput: new Writable({ write: (_c, _e, cb) => cb() }),
+  });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+describe('axiom plan and axiom execution', () => {
+  it('proposes, signs, starts, shows, dry-runs and rolls back over the HTTPS API', async () => {
+    const t = s().db;
+    const findings = await t.api.call<{ items: Array<{ id: string; check_id: string }> }>(
+      'finding_list',
+      w.reviewer.caller,
+      { connection_id: w.connectionId, status: 'active', limit: 500 },
+    );
+    const ids = ['s3_bucket_no_public_access_block', 'kms_rotation_off'].map(
+      (c) => findings.items.find((f) => f.check_id === c)!.id,
+    );
+    const created = await axiom(proposer, [
+      'plan',
+      'create',
+      '--finding',
+      ...ids,
+      '--reason',
+      'public bucket, key without rotation',
+      '--json',
+    ]);
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    const plan = JSON.parse(created.stdout) as { id: string; risk_tier: string; state: string };
+    expect(plan).toMatchObject({ risk_tier: 'low', state: 'in_review' });
+
+    // The author holds no review grant: nobody approves their own plan.
+    const self = await axiom(
+      proposer,
+      ['plan', 'approve', plan.id, '--password-stdin'],
+      `${proposer.password}\n`,
+    );
+    expect(self.code).toBe(2);
+    expect(self.stderr).toMatch(/requires review in security.*missing_grant/);
+
+    const dry = await axiom(w.reviewer, ['execution', 'dry-run', plan.id, '--json']);
+    expect(dry.code).toBe(0);
+    expect(JSON.parse(dry.stdout)).toMatchObject({ ok: true });
+
+    const approved = await axiom(
+      w.reviewer,
+      ['plan', 'approve', plan.id, '--password-stdin', '--comment', 'looks right'],
+      `${w.reviewer.password}\n`,
+    );
+    expect(approved.stderr).toBe('');
+    expect(approved.stdout).toContain('change request approved');
+
+    const shown = await axiom(w.reviewer, ['plan', 'show', plan.id]);
+    expect(shown.stdout).toMatch(/effective .* approvals 1\/1/);
+
+    const started = await axiom(w.reviewer, ['execution', 'start', plan.id, '--json']);
+    expect(started.code).toBe(0);
+    const execution = JSON.parse(started.stdout) as { id: string };
+    let status = '';
+    for (let i = 0; i < 200 && !['succeeded', 'failed'].includes(status); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const r = await axiom(w.reviewer, ['execution', 'show', execution.id, '--json']);
+      status = (JSON.parse(r.stdout) as { status: string }).status;
+    }
+    expect(status).toBe('succeeded');
+    const text = await axiom(w.reviewer, ['execution', 'show', execution.id]);
+    expect(text.stdout).toMatch(/s3\.put_bucket_public_access_block .* verified/);
+
+    const rollback = await axiom(proposer, [
+      'execution',
+      'rollback',
+      execution.id,
+      '--reason',
+      'a client broke',
+      '--json',
+    ]);
+    expect(rollback.code).toBe(0);
+    expect(JSON.parse(rollback.stdout)).toMatchObject({
+      content: { rollback_of: execution.id },
+      state: 'in_review',
+    });
+
+    const revoke = await axiom(w.reviewer, [
+      'plan',
+      'revoke-approval',
+      plan.id,
+      '--reason',
+      'too late',
+    ]);
+    expect(revoke.code).toBe(2);
+    expect(revoke.stderr).toMatch(/already started/);
+
+    const list = await axiom(w.reviewer, ['plan', 'list', '--facility', w.facility, '--json']);
+    expect((JSON.parse(list.stdout) as unknown[]).length).toBe(2);
+    const bad = await axiom(w.reviewer, ['plan', 'show', 'not-an-id']);
+    expect(bad.code).toBe(2);
+  });
+});
