@@ -34,6 +34,7 @@ const sandbox = useSandbox({
 let queue: Queue | undefined;
 const lazyQueue: Queue = {
   enqueueScan: (p) => queue!.enqueueScan(p),
+  enqueueExecution: (p) => queue!.enqueueExecution(p),
   schedule: (p, at) => queue!.schedule(p, at),
   close: async () => {},
 };
