@@ -15,7 +15,7 @@ import { sessionPolicyFor } from '../execution/permissions.js';
 import { assumeExecutionRole } from '../execution/role.js';
 import type { DataKeys } from '../security/datakeys.js';
 import type { PlanStep } from '../execution/params.js';
-import { assessPlan } from './blast-radius.js';
+import { assessPlan, type BlastRadius } from './blast-radius.js';
 import {
   buildCandidate,
   planStepsOf,
@@ -33,6 +33,20 @@ interface FindingView {
   status: string;
 }
 
+/** What a reviewer reads for one step (kept in the signed plan content). */
+export interface PlanStepSummary {
+  actionId: string;
+  resourceArn: string;
+  resourceId: string;
+  region: string;
+  checkId: string;
+  riskTier: string;
+  cli: string[];
+  terraform: ExecutableCandidate['terraformPreview'];
+  rollback: ExecutableCandidate['rollbackPlan'];
+  verification: string[];
+}
+
 export interface PlanDraft {
   facilityId: string;
   content: {
@@ -42,7 +56,11 @@ export interface PlanDraft {
     finding_ids: string[];
     blast_radius: { resources: string[] };
     rollback_summary: string[];
-    summary: { manual: Array<{ findingId: string; checkId: string; reason: string }> };
+    summary: {
+      steps: PlanStepSummary[];
+      blastRadius: Pick<BlastRadius, 'touched' | 'dependents'>;
+      manual: Array<{ findingId: string; checkId: string; reason: string }>;
+    };
   };
   candidates: RemediationCandidate[];
 }
@@ -143,6 +161,27 @@ export async function planFromFindings(
       },
       rollback_summary: steps.map((s) => candidateOf(s).rollbackPlan.strategy),
       summary: {
+        // What reviewers read before they sign (it is part of the signed record): per step, the exact
+        // AWS CLI commands, the Terraform equivalent, how it is undone and what is checked afterwards.
+        steps: steps.map((s) => {
+          const c = candidateOf(s);
+          return {
+            actionId: c.actionId,
+            resourceArn: c.resourceArn,
+            resourceId: c.resourceId,
+            region: c.region,
+            checkId: c.checkId,
+            riskTier: c.riskTier,
+            cli: c.cliPreview,
+            terraform: c.terraformPreview,
+            rollback: c.rollbackPlan,
+            verification: c.verification,
+          };
+        }),
+        blastRadius: {
+          touched: assessment.blastRadius.touched,
+          dependents: assessment.blastRadius.dependents,
+        },
         manual: candidates
           .map((c, i) => ({ c, f: findings[i]! }))
           .filter(({ c }) => c.manualReviewRequired)
