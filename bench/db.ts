@@ -67,7 +67,7 @@ async function main(): Promise<void> {
       org!.admin,
       'author@bench.x',
       'Author',
-      'bench-author-password',
+      'Correct-Horse-Battery-42',
     );
     await b.api.call(
       'grant_create',
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
           await b.api.raw<{ token: string }>('session_login_password', [
             slug,
             'author@bench.x',
-            'bench-author-password',
+            'Correct-Horse-Battery-42',
             '{}',
           ])
         ).token,
