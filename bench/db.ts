@@ -1,6 +1,7 @@
 // Issue 2 benchmarks: audited writes through the api as axiom_user, audit appends, and chain
 // verification in SQL and in TypeScript — each against a baseline measured in the same run.
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import pg from 'pg';
 import { verifyExport, type ExportRow } from '../src/audit/verifier.js';
 import type { Caller } from '../src/db/api.js';
@@ -8,10 +9,11 @@ import { connectionString } from '../src/db/bootstrap.js';
 import { Encoder, auditEventFields, hashRow } from '../src/security/canonical.js';
 import { LocalKeyFile } from '../src/security/kek.js';
 import { generateOrgKeyPair, wrapOrgKey } from '../src/security/orgkeys.js';
-import { startBenchCluster, throughput, type BenchCluster } from './support.js';
+import { interleaved, startBenchCluster, type BenchCluster } from './support.js';
 import { table, writeSection } from './report.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const SLICE = Number(process.env.BENCH_SLICE ?? 2);
 const CLIENTS = 8;
 const VERIFY_ROWS = Number(process.env.BENCH_VERIFY_ROWS ?? 1_000_000);
 
@@ -98,28 +100,10 @@ async function main(): Promise<void> {
       });
     }
 
-    // 1. Raw single-row INSERT (baseline) vs an audited write through the api as axiom_user.
-    const raw = await throughput(CLIENTS, SECONDS, async () => {
-      await su.query(`insert into public.bench_raw (organization_id, payload) values ($1, $2)`, [
-        org!.id,
-        '{"cap": 3}',
-      ]);
-    });
-    const audited = await throughput(CLIENTS, SECONDS, async (c, i) => {
-      await b.api.call(
-        'record_propose',
-        sessions[c]!,
-        'policy',
-        org!.facility,
-        null,
-        `k-${c}-${i}`,
-        { type: 'bench', cap: i },
-        'bench write',
-        'benchmark',
-      );
-    });
-
-    // 2. Audit append alone, as the function owner, over 100 organizations and over one.
+    // The workloads, measured in alternating turns against one baseline (support.ts, interleaved):
+    // 1. raw single-row INSERT into a plain table (the baseline);
+    // 2. an audited write through the api as axiom_user;
+    // 3. audit appends alone, as the function owner, over 100 organizations and over one.
     const orgs = [org!, ...(await makeOrgs(b, 99))];
     const definers: pg.Client[] = [];
     for (let c = 0; c < CLIENTS; c++) {
@@ -134,19 +118,47 @@ async function main(): Promise<void> {
            from (select set_config('axiom.session_token', $1, true)) s`,
         [o.admin.token, o.id],
       );
-    const rawAppend = await throughput(CLIENTS, SECONDS, async () => {
-      await su.query(`insert into public.bench_raw (organization_id, payload) values ($1, $2)`, [
-        org!.id,
-        '{"bench": true}',
-      ]);
-    });
-    const spread = await throughput(CLIENTS, SECONDS, async (c, i) => {
-      await append(definers[c]!, orgs[(c * 7919 + i) % orgs.length]!);
-    });
-    const single = await throughput(CLIENTS, SECONDS, async (c) => {
-      await append(definers[c]!, org!);
-    });
+    const [raw, audited, spread, single] = await interleaved(b, CLIENTS, SECONDS, SLICE, [
+      {
+        name: 'raw',
+        op: async () => {
+          await su.query(
+            `insert into public.bench_raw (organization_id, payload) values ($1, $2)`,
+            [org!.id, '{"cap": 3}'],
+          );
+        },
+      },
+      {
+        name: 'audited',
+        op: async (c, i) => {
+          await b.api.call(
+            'record_propose',
+            sessions[c]!,
+            'policy',
+            org!.facility,
+            null,
+            `k-${c}-${i}`,
+            { type: 'bench', cap: i },
+            'bench write',
+            'benchmark',
+          );
+        },
+      },
+      {
+        name: 'spread',
+        op: async (c, i) => {
+          await append(definers[c]!, orgs[(c * 7919 + i) % orgs.length]!);
+        },
+      },
+      {
+        name: 'single',
+        op: async (c) => {
+          await append(definers[c]!, org!);
+        },
+      },
+    ]);
     await Promise.all(definers.map((d) => d.end()));
+    const load = os.loadavg()[0]!.toFixed(2);
 
     // 3. Verification: a long chain written in bulk (hashes computed here, checked there), verified by
     //    the SQL query and by the TypeScript verifier over the same rows.
@@ -224,41 +236,29 @@ async function main(): Promise<void> {
     if (!tsResult.intact) throw new Error('the generated chain did not verify in TypeScript');
 
     const ratio = (a: number, base: number): string => `${(a / base).toFixed(2)}×`;
+    const row = (
+      m: typeof raw,
+      measurement: string,
+      target: string,
+    ): Record<string, string | number> => ({
+      measurement,
+      'ops/s': Math.round(m!.rate),
+      'vs baseline': ratio(m!.rate, raw!.rate),
+      'server CPU µs/op': Math.round(m!.serverCpuUs),
+      target,
+    });
     const body = [
-      `8 concurrent clients, ${SECONDS} s per measurement, durable settings (fsync on). Raw baseline: single-row`,
-      'INSERT into a plain table on the same server, measured right before each comparison.',
+      `8 concurrent clients, durable settings (fsync on). The four workloads run in alternating ${SLICE}-second turns`,
+      `until each has run ${SECONDS} s, so that the baseline and what is compared with it see the same machine (it is`,
+      'shared: other work comes and goes). Baseline: a raw single-row INSERT into a plain table on the same server.',
+      'Server CPU is the CPU time of every PostgreSQL process of the cluster per operation (steadier than the',
+      `rates when the machine is busy). 1-minute load average at the end: ${load}.`,
       '',
       table([
-        {
-          measurement: 'raw single-row INSERT (baseline)',
-          'ops/s': Math.round(raw.rate),
-          'vs baseline': '1.00×',
-          target: '',
-        },
-        {
-          measurement: 'audited write: api.record_propose as axiom_user',
-          'ops/s': Math.round(audited.rate),
-          'vs baseline': ratio(audited.rate, raw.rate),
-          target: '≥ 0.25×',
-        },
-        {
-          measurement: 'raw single-row INSERT (baseline, again)',
-          'ops/s': Math.round(rawAppend.rate),
-          'vs baseline': '1.00×',
-          target: '',
-        },
-        {
-          measurement: 'audit append, 100 organizations',
-          'ops/s': Math.round(spread.rate),
-          'vs baseline': ratio(spread.rate, rawAppend.rate),
-          target: '≥ 0.8×',
-        },
-        {
-          measurement: 'audit append, one organization',
-          'ops/s': Math.round(single.rate),
-          'vs baseline': ratio(single.rate, rawAppend.rate),
-          target: '≥ 0.4×',
-        },
+        row(raw, 'raw single-row INSERT (baseline)', ''),
+        row(audited, 'audited write: api.record_propose as axiom_user', '≥ 0.25×'),
+        row(spread, 'audit append, 100 organizations', '≥ 0.8×'),
+        row(single, 'audit append, one organization', '≥ 0.4×'),
       ]),
       'An audited write here is the heaviest one the core has: session check, grant check, a new version row',
       '(hashed and chained), a change request, two audit events (one with the before/after state sealed with the',
