@@ -10,7 +10,13 @@ import { createFacility, createOrg, refused } from '../support/fixtures.js';
 const db = useTestDatabase();
 
 // Every custom setting the database reads (grep current_setting in db/migrations).
-const settings = ['axiom.session_token', 'axiom.context', 'axiom.reason', 'axiom.seeding_defaults'];
+const settings = [
+  'axiom.session_token',
+  'axiom.context',
+  'axiom.identity',
+  'axiom.reason',
+  'axiom.seeding_defaults',
+];
 
 async function reportingCount(client: pg.Client): Promise<Record<string, number>> {
   const tables = (
