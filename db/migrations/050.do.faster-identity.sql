@@ -197,6 +197,9 @@ as $$
 declare
   v internal.caller;
   v_ip text;
+  v_seen_setting text;
+  v_seen text[];
+  v_now bigint := pg_catalog.floor(extract(epoch from pg_catalog.now()))::bigint;
 begin
   perform set_config('axiom.context', '', true);
   perform set_config('axiom.identity', '', true);
@@ -223,9 +226,18 @@ begin
   if jsonb_typeof(p_caller -> 'request_id') = 'string' and length(p_caller ->> 'request_id') <= 100 then
     v.request_id := p_caller ->> 'request_id';
   end if;
-  -- Idle timeout: remember activity, at most every 30 seconds per session.
-  update core.sessions s set last_seen_at = now()
-   where s.id = v.session_id and s.last_seen_at < now() - interval '30 seconds';
+  -- Idle timeout: remember activity, at most every 30 seconds per session. The connection remembers
+  -- (in one of 64 session settings) when it last did so for a session and skips the UPDATE within 30
+  -- seconds of that: most calls then write nothing to core.sessions. A value set by hand can only make
+  -- the session look idle sooner (fewer refreshes), never keep it alive longer.
+  v_seen_setting := 'axiom.seen_' || (pg_catalog.hashtext(v.session_id::text) & 63)::text;
+  v_seen := pg_catalog.string_to_array(pg_catalog.current_setting(v_seen_setting, true), ':');
+  if v_seen[1] is distinct from v.session_id::text or v_seen[2] !~ '^[0-9]{1,12}$'
+     or v_seen[2]::bigint <= v_now - 30 then
+    update core.sessions s set last_seen_at = now()
+     where s.id = v.session_id and s.last_seen_at < now() - interval '30 seconds';
+    perform pg_catalog.set_config(v_seen_setting, v.session_id::text || ':' || v_now::text, false);
+  end if;
   return v;
 end
 $$;

@@ -119,6 +119,48 @@ describe('the remembered identity (axiom.identity)', () => {
   });
 });
 
+describe('the idle timeout', () => {
+  it('keeps a session in use alive, refreshing last_seen_at at most every 30 seconds per connection', async () => {
+    const t = db();
+    const org = await createOrg(t);
+    const lastSeen = async (): Promise<number> =>
+      (
+        await t.superuser.query<{ age: number }>(
+          `select extract(epoch from now() - last_seen_at)::int as age from core.sessions
+            where principal_id = $1 and revoked_at is null`,
+          [org.admin.id],
+        )
+      ).rows[0]!.age;
+    const whoami = async (c: pg.Client): Promise<boolean> =>
+      (
+        await c.query(`select api.session_whoami($1) as r`, [
+          JSON.stringify({ token: org.admin.token }),
+        ])
+      ).rows[0].r.ok as boolean;
+    const age = (minutes: number): Promise<unknown> =>
+      t.superuser.query(
+        `update core.sessions set last_seen_at = now() - make_interval(mins => $2) where principal_id = $1`,
+        [org.admin.id, minutes],
+      );
+    // Idle for 10 of its 30 minutes: a call on a connection that has not refreshed it lately does.
+    await age(10);
+    const c = await connect('axiom_user');
+    expect(await whoami(c)).toBe(true);
+    expect(await lastSeen()).toBeLessThan(5);
+    // Within 30 seconds the same connection does not write again...
+    await age(10);
+    expect(await whoami(c)).toBe(true);
+    expect(await lastSeen()).toBeGreaterThanOrEqual(599);
+    // ...another connection does (each connection refreshes at most every 30 seconds).
+    const other = await connect('axiom_user');
+    expect(await whoami(other)).toBe(true);
+    expect(await lastSeen()).toBeLessThan(5);
+    // And an idle session stays refused whatever a connection remembers about it.
+    await age(31);
+    expect(await whoami(c)).toBe(false);
+  });
+});
+
 describe('lanes', () => {
   const appendAs = async (c: pg.Client, org: TestOrg): Promise<{ lane: number; seq: string }> => {
     await c.query(`select set_config('axiom.session_token', $1, true)`, [org.admin.token]);
