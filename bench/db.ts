@@ -17,6 +17,64 @@ const SLICE = Number(process.env.BENCH_SLICE ?? 2);
 const CLIENTS = 8;
 const VERIFY_ROWS = Number(process.env.BENCH_VERIFY_ROWS ?? 1_000_000);
 
+// Figures that this benchmark cannot measure in the same run, kept with it so that every run of it says
+// where it started from and what was measured with a profiler.
+const BEFORE = `Before the work of issue 2's benchmark targets (main at fb8753c; the previous run of this benchmark,
+2026-11-25, each workload measured in one block of 5 s right after its baseline): raw INSERT 6840 ops/s, audited write
+657 ops/s (0.10×); raw INSERT 9423 ops/s, audit append 3831 ops/s over 100 organizations (0.41×) and 4071 ops/s
+for one (0.43×); SQL verification 271,668 records/s.`;
+
+const PROFILE = `### Where the time went, and what changed
+
+Rates on this shared two-core machine move with whatever else runs on it, so the work was steered by CPU
+instructions counted with callgrind: a single-user PostgreSQL 17.10 over a copy of a benchmark database, one
+transaction per call as in production, the difference between a run of 60 calls and a run without them
+(main at fb8753c against this branch, same data: 100 organizations, 100 controlled records).
+
+| per call | main | now | change |
+| --- | --- | --- | --- |
+| audited write (api.record_propose, as the benchmark calls it) | 10,810,000 | 6,040,000 | −44% |
+| audit append (the benchmark's statement) | 1,530,000 | 1,120,000 | −27% |
+| audit append with a sealed state, after begin_call | 3,180,000 | 2,130,000 | −33% |
+| session event, after begin_call | 1,740,000 | 1,410,000 | −19% |
+| raw single-row INSERT (the baseline) | 144,000 | 147,000 | — |
+| chain verification in SQL, per record (one organization, 20,000 events) | 43,200 | 31,000 | −28% |
+
+What the audited write spent, and the changes (migrations 050–055):
+
+- **RLS identity, ~17 times per call** (once per statement per tenant table): each evaluation hashed the token
+  and looked the session up; with a small sessions table the planner chose a sequential scan that hashed the
+  token once per session row. Now the token is hashed once, and \`begin_call\` leaves an HMAC-bound proof of the
+  session it validated for the rest of the transaction (setting \`axiom.identity\`, bound to the transaction id
+  and the token), which \`current_org_id\` checks instead of looking the session up again.
+- **CHECK constraints, ~250,000 instructions per inserted row**: PostgreSQL re-reads every CHECK constraint of
+  a table from its catalog text and plans it on each INSERT statement. The checks of the four tables an audited
+  write inserts into are now a PL/pgSQL BEFORE trigger (same conditions and constraint names).
+- **RSA per sealed state, ~1,000,000 instructions**: a connection now wraps one random secret per organization
+  with the organization's public key and seals states with it (OpenPGP symmetric encryption), for up to 10
+  minutes; the stored form carries the wrapped secret, so a state still opens only with the private key.
+- **Regular expressions with bounded repetitions** (the item key, \`{0,199}\`): ~150,000 instructions per match,
+  twice per write; replaced by an equivalent class plus a length test.
+- **Lookups no index could answer** (\`facility_id IS NOT DISTINCT FROM\`: every first version of the kind was
+  read, more with every write); an index on (kind, organization, item key) answers it.
+- **Hashing**: encoding v1 is exactly the send form of a bytea array of the fields' send forms, so one
+  \`array_send\` replaces ~60 concatenations per hash (the same bytes; the canonical tests and both verifiers
+  agree), and the constant header is a literal.
+- **Smaller things**: the grant check looks for a direct grant before joining delegations (one RLS evaluation
+  instead of three); \`begin_call\` no longer runs an UPDATE of the session on every call to refresh its idle
+  timer (a connection refreshes a session at most every 30 s); the sealed state is a plain call, not a
+  function scan; the audit triggers reuse the validated identity.
+- **Concurrency**: an appender takes the first free lane of its organization's chain instead of waiting for
+  lane \`pid % 16\` (two of eight connections of one organization shared a lane 88% of the time and committed
+  one after the other).
+- **Verification**: one organization is read in primary-key order (the window's order: no sort of wide rows),
+  planned for the organization it is given, with a ROWS frame.
+
+What remains per audited write is mostly PostgreSQL's own per-statement and per-transaction work for ~40
+statements in ~25 PL/pgSQL functions (executor start-up, plan-cache revalidation and locks on every partition,
+compiling each PL/pgSQL expression once per transaction with an EXECUTE check per function it calls), five
+single-row inserts with their indexes, triggers and foreign keys, three SHA-256 hashes and the sealing.`;
+
 async function makeOrgs(
   b: BenchCluster,
   n: number,
@@ -261,8 +319,10 @@ async function main(): Promise<void> {
         row(single, 'audit append, one organization', '≥ 0.4×'),
       ]),
       'An audited write here is the heaviest one the core has: session check, grant check, a new version row',
-      '(hashed and chained), a change request, two audit events (one with the before/after state sealed with the',
+      '(hashed and chained), a change request, two audit events (one with its before/after state sealed for the',
       "organization's RSA-3072 OpenPGP key) and the session event, in one transaction.",
+      '',
+      BEFORE,
       '',
       table([
         {
@@ -281,6 +341,8 @@ async function main(): Promise<void> {
         },
       ]),
       `(Generating and hashing the ${VERIFY_ROWS.toLocaleString('en')} rows in TypeScript took ${(genMs / 1000).toFixed(1)} s.)`,
+      '',
+      PROFILE,
     ].join('\n');
     writeSection('db', 'Database core (issue 2)', body);
   } finally {
