@@ -40,7 +40,7 @@ transaction per call as in production, the difference between a run of 60 calls 
 | raw single-row INSERT (the baseline) | 144,000 | 147,000 | — |
 | chain verification in SQL, per record (one organization, 20,000 events) | 43,200 | 31,000 | −28% |
 
-What the audited write spent, and the changes (migrations 050–055):
+What the audited write spent, and the changes (migrations 080–085, numbered 050–055 when measured):
 
 - **RLS identity, ~17 times per call** (once per statement per tenant table): each evaluation hashed the token
   and looked the session up; with a small sessions table the planner chose a sequential scan that hashed the

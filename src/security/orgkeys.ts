@@ -1,5 +1,5 @@
 // Organization key pairs (OpenPGP, RSA). The database seals audit before/after states for the public
-// key (pgcrypto; db/migrations/054); only the application, holding the key-encryption key, can unwrap
+// key (pgcrypto; db/migrations/084); only the application, holding the key-encryption key, can unwrap
 // the private key and unseal them.
 import * as openpgp from 'openpgp';
 import type { KekProvider } from './kek.js';
@@ -49,10 +49,10 @@ const SEALED_WITH_SECRET = Buffer.from('AXS1', 'latin1');
 
 /**
  * Unseal a state sealed by internal.seal_state. Two forms:
- * - `'AXS1' || int4 length(W) || W || M` (migration 054): W is an OpenPGP message encrypted to the
+ * - `'AXS1' || int4 length(W) || W || M` (migration 084): W is an OpenPGP message encrypted to the
  *   organization's public key carrying a 32-byte secret S; M is an OpenPGP symmetrically encrypted
  *   message whose passphrase is the lowercase hex of S.
- * - a plain OpenPGP message encrypted to the public key (states sealed before migration 054).
+ * - a plain OpenPGP message encrypted to the public key (states sealed before migration 084).
  */
 export async function unsealState(
   privateKey: openpgp.PrivateKey,

@@ -1,4 +1,4 @@
-// The cheaper paths of migrations 050–053 keep the rules they replace: the identity a transaction
+// The cheaper paths of migrations 080–083 keep the rules they replace: the identity a transaction
 // validated is remembered only as an HMAC-bound proof that nobody else can make or reuse; appenders of
 // one organization take a free lane instead of waiting, and a lane still has one writer at a time; the
 // row checks that moved from CHECK constraints to triggers still refuse every bad row they refused.
@@ -225,7 +225,7 @@ describe('lanes', () => {
   });
 });
 
-describe('row checks moved from CHECK constraints to triggers (migration 053)', () => {
+describe('row checks moved from CHECK constraints to triggers (migration 083)', () => {
   interface Case {
     table: string;
     constraint: string;

@@ -95,7 +95,7 @@ describe('sealed audit states', () => {
     expect(cr.id).toBeTruthy();
   });
 
-  // Migration 054: a connection seals with a random secret S that it wraps once (W, public-key
+  // Migration 084: a connection seals with a random secret S that it wraps once (W, public-key
   // encrypted); each state is 'AXS1' || int4 length(W) || W || (state encrypted with S).
   const privateKeyOf = async (
     t: ReturnType<typeof db>,
@@ -209,7 +209,7 @@ describe('sealed audit states', () => {
     }
   });
 
-  it('still opens states sealed before migration 054 (a plain OpenPGP message to the public key)', async () => {
+  it('still opens states sealed before migration 084 (a plain OpenPGP message to the public key)', async () => {
     const t = db();
     const org = await createOrg(t, { keyIndex: 1 });
     const legacy = await sealToPublicKey(

@@ -1,4 +1,4 @@
--- 051: lanes — appenders of one organization no longer queue behind each other's commits.
+-- 081: lanes — appenders of one organization no longer queue behind each other's commits.
 --
 -- A transaction used to append to lane pg_backend_pid() % 16 and wait for that lane's lock, held until
 -- commit (fsync included). With 8 connections of one organization, two of them share a lane more

@@ -1,4 +1,4 @@
--- 055: chain verification in SQL — the same checks and answers, less work per row (issue 2 benchmark:
+-- 085: chain verification in SQL — the same checks and answers, less work per row (issue 2 benchmark:
 -- at least 500,000 records/s).
 --
 -- 1. The row hash functions build the same bytes (docs/hashing.md; test/security/canonical) with far

@@ -1,4 +1,4 @@
--- 051: controlled records — the same rules, fewer and cheaper statements per version written.
+-- 082: controlled records — the same rules, fewer and cheaper statements per version written.
 --
 -- Looking an item up by its key (api.record_propose: "does an item with this key exist?") compares
 -- facility_id with IS NOT DISTINCT FROM, which no index can answer: it read every first version of

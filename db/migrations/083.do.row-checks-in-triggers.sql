@@ -1,4 +1,4 @@
--- 053: the row checks of the four tables every audited write inserts into, enforced by a BEFORE
+-- 083: the row checks of the four tables every audited write inserts into, enforced by a BEFORE
 -- trigger instead of CHECK constraints. The same conditions, the same constraint names in the error.
 --
 -- Why: PostgreSQL does not keep a table's CHECK constraints compiled between statements. Every INSERT

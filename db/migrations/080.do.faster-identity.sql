@@ -1,4 +1,4 @@
--- 050: identity resolution, the same checks at a fraction of the cost (issue 2, benchmark targets).
+-- 080: identity resolution, the same checks at a fraction of the cost (issue 2, benchmark targets).
 --
 -- Every statement that touches a tenant table evaluates its RLS policy's
 -- (select internal.current_org_id()) once; an audited write runs ~17 such statements, and each of

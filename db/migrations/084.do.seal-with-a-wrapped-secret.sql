@@ -1,4 +1,4 @@
--- 054: sealing audit states — one RSA operation per connection and organization, not per state.
+-- 084: sealing audit states — one RSA operation per connection and organization, not per state.
 --
 -- Before: every sealed state was pgp_pub_encrypt(state, organization public key), i.e. one RSA-3072
 -- public-key operation per audit event with a before/after state (about 1,000,000 CPU instructions,
