@@ -1,6 +1,9 @@
 // `npm run bench [name...]`: run the benchmarks (all, or the named ones) one after another.
 const all: Record<string, string> = {
   db: './db.ts',
+  findings: './findings.ts',
+  scan: './scan.ts',
+  audit: './audit.ts',
 };
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(all);
 for (const name of wanted) {

@@ -19,3 +19,17 @@ grant execute on function ext.hmac(bytea, bytea, text), ext.crypt(text, text) to
 grant execute on function ext.gen_random_bytes(integer) to axiom_owner;
 
 revoke all on schema public from public;
+
+-- The job queue (graphile-worker, issue 5) lives in its own schema owned by axiom_worker, which runs
+-- the queue's own migrations there and holds no privilege on core, audit or internal. The schema and
+-- the queue's migration ledger are created here (CREATE SCHEMA needs CREATE on the database, which no
+-- runtime role has); graphile-worker creates everything else inside it.
+create schema if not exists graphile_worker authorization axiom_worker;
+revoke all on schema graphile_worker from public;
+set role axiom_worker;
+create table if not exists graphile_worker.migrations (
+  id int primary key,
+  ts timestamptz default now() not null
+);
+alter table graphile_worker.migrations add column if not exists breaking boolean not null default false;
+reset role;

@@ -11,6 +11,9 @@ import { registerDemoCommands } from './commands/demo.js';
 import { registerVerifyCommands } from './commands/verify.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerSandboxCommands } from './commands/sandbox.js';
+import { registerAuditCommands } from './commands/audit.js';
+import { registerAuthCommands } from './commands/auth.js';
+import { registerCloudCommands } from './commands/cloud.js';
 
 export class ExitCode extends Error {
   constructor(readonly code: number) {
@@ -21,13 +24,22 @@ export class ExitCode extends Error {
 export interface CliContext {
   env: Record<string, string | undefined>;
   io: Output;
+  /** Where prompts read answers and --password-stdin reads the password (default process.stdin). */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
+  /** Where prompts are written (default process.stderr, so stdout stays clean for scripts). */
+  promptOutput?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('axiom')
     .description('Axiom: a governed cloud-operations agent for AWS')
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    // Usage errors and help go through the CLI's output too (tests run main() in-process).
+    .configureOutput({
+      writeOut: (text) => ctx.io.out(text.replace(/\n$/, '')),
+      writeErr: (text) => ctx.io.err(text.replace(/\n$/, '')),
+    });
   const lazy = {
     config: () => loadConfig(ctx.env),
     logger: (quiet = false) => {
@@ -43,6 +55,9 @@ export function buildProgram(ctx: CliContext): Command {
   registerDemoCommands(program, ctx, lazy);
   registerVerifyCommands(program, ctx, lazy);
   registerSandboxCommands(program, ctx, lazy);
+  registerAuditCommands(program, ctx, lazy);
+  registerAuthCommands(program, ctx, lazy);
+  registerCloudCommands(program, ctx, lazy);
   return program;
 }
 

@@ -90,9 +90,120 @@ const schema = z.object({
     .max(64 * 1024 * 1024)
     .default(1024 * 1024)
     .describe('Largest accepted HTTP request body.'),
+  AXIOM_URL: z
+    .url()
+    .regex(/^https:\/\/[^/]+\/?$/, 'an https origin such as https://axiom.example.com:8443')
+    .optional()
+    .describe('The Axiom server the CLI talks to (default https://localhost:8443).'),
+  AXIOM_CA_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'PEM certificate(s) the CLI trusts for the server (default <data dir>/tls/cert.pem when present, else the system CAs).',
+    ),
   AXIOM_DB_FAST_UNSAFE: bool
     .default(false)
     .describe('Embedded only: fsync off (tests). Never in production.'),
+  AXIOM_CHECKPOINT_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Where signed checkpoints are published, append-only (default <data dir>/checkpoints). Keep it out of the database server’s reach.',
+    ),
+  AXIOM_CHECKPOINT_KEY_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'The Ed25519 checkpoint signing key, mode 0600 (default <data dir>/checkpoint-key.pem; created on first use).',
+    ),
+  AXIOM_CHECKPOINT_INTERVAL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86400)
+    .default(3600)
+    .describe('How often the server signs a checkpoint of every organization; 0 turns it off.'),
+  AXIOM_RETENTION_INTERVAL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86400)
+    .default(3600)
+    .describe(
+      'How often the server archives audit entries past each plan’s retention; 0 turns it off.',
+    ),
+  AXIOM_DEMO: bool
+    .default(true)
+    .describe(
+      'Run the demo: the sandbox cloud with a generated account and a demo organization connected to it. Turn off for production.',
+    ),
+  AXIOM_SANDBOX_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(0)
+    .describe('Port of the demo sandbox cloud on 127.0.0.1; 0 picks a free one.'),
+  AXIOM_DEMO_SIZE: z.coerce
+    .number()
+    .int()
+    .min(20)
+    .max(20_000)
+    .default(300)
+    .describe('Approximate number of resources in the generated demo account.'),
+  AWS_ENDPOINT_URL: z
+    .url()
+    .regex(/^https?:\/\//, 'an http(s) URL')
+    .optional()
+    .describe(
+      'Send every AWS call to this AWS-compatible endpoint (as the AWS SDK understands it), e.g. the sandbox cloud.',
+    ),
+  AXIOM_PLATFORM_ACCOUNT_ID: z
+    .string()
+    .regex(/^[0-9]{12}$/, 'a 12-digit AWS account id')
+    .default('111111111111')
+    .describe(
+      "Axiom's own AWS account: the principal of every scan role's trust policy (the sandbox's default is 111111111111).",
+    ),
+  AXIOM_KMS_KEY_ARN: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/[A-Za-z0-9-]{1,128}$/, 'a KMS key ARN')
+    .optional()
+    .describe(
+      'Wrap data keys with this AWS KMS key instead of the local key file (which keeps unwrapping older wraps).',
+    ),
+  AXIOM_SCAN_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(32)
+    .default(8)
+    .describe('Concurrent AWS calls per (account, region, service) during a scan.'),
+  AXIOM_SCAN_RATE_PER_SECOND: z.coerce
+    .number()
+    .min(1)
+    .max(10_000)
+    .default(400)
+    .describe(
+      'AWS calls per second per scanned account (one token bucket shared by all its regions).',
+    ),
+  AXIOM_SCAN_SERVICE_BUDGET_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(5)
+    .max(3000)
+    .default(600)
+    .describe('Time budget of one service in one region; past it the scan is partial.'),
+  AXIOM_WORKER_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(16)
+    .default(2)
+    .describe('Jobs (scans) one worker process runs at once.'),
 });
 
 export type Config = Readonly<{
@@ -105,6 +216,22 @@ export type Config = Readonly<{
   bcryptCost: number;
   orgKeyBits: 2048 | 3072 | 4096;
   dbFastUnsafe: boolean;
+  audit: Readonly<{
+    checkpointDir: string;
+    checkpointKeyFile: string;
+    checkpointIntervalSeconds: number;
+    retentionIntervalSeconds: number;
+  }>;
+  demo: Readonly<{ enabled: boolean; sandboxPort: number; size: number }>;
+  cloud: Readonly<{
+    endpointUrl: string | undefined;
+    platformAccountId: string;
+    kmsKeyArn: string | undefined;
+    scanConcurrency: number;
+    scanRatePerSecond: number;
+    serviceBudgetMs: number;
+    workerConcurrency: number;
+  }>;
   http: Readonly<{
     host: string;
     port: number;
@@ -113,6 +240,11 @@ export type Config = Readonly<{
     tlsKeyFile: string | undefined;
     rateLimitPerMinute: number;
     bodyLimitBytes: number;
+  }>;
+  cli: Readonly<{
+    /** The server the CLI talks to, when configured (AXIOM_URL). */
+    url: string | undefined;
+    caFile: string | undefined;
   }>;
 }>;
 
@@ -144,6 +276,28 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     bcryptCost: e.AXIOM_BCRYPT_COST,
     orgKeyBits: e.AXIOM_ORG_KEY_BITS as 2048 | 3072 | 4096,
     dbFastUnsafe: e.AXIOM_DB_FAST_UNSAFE,
+    audit: Object.freeze({
+      checkpointDir: path.resolve(e.AXIOM_CHECKPOINT_DIR ?? path.join(dataDir, 'checkpoints')),
+      checkpointKeyFile: path.resolve(
+        e.AXIOM_CHECKPOINT_KEY_FILE ?? path.join(dataDir, 'checkpoint-key.pem'),
+      ),
+      checkpointIntervalSeconds: e.AXIOM_CHECKPOINT_INTERVAL_SECONDS,
+      retentionIntervalSeconds: e.AXIOM_RETENTION_INTERVAL_SECONDS,
+    }),
+    demo: Object.freeze({
+      enabled: e.AXIOM_DEMO,
+      sandboxPort: e.AXIOM_SANDBOX_PORT,
+      size: e.AXIOM_DEMO_SIZE,
+    }),
+    cloud: Object.freeze({
+      endpointUrl: e.AWS_ENDPOINT_URL?.replace(/\/$/, ''),
+      platformAccountId: e.AXIOM_PLATFORM_ACCOUNT_ID,
+      kmsKeyArn: e.AXIOM_KMS_KEY_ARN,
+      scanConcurrency: e.AXIOM_SCAN_CONCURRENCY,
+      scanRatePerSecond: e.AXIOM_SCAN_RATE_PER_SECOND,
+      serviceBudgetMs: e.AXIOM_SCAN_SERVICE_BUDGET_SECONDS * 1000,
+      workerConcurrency: e.AXIOM_WORKER_CONCURRENCY,
+    }),
     http: Object.freeze({
       host: e.AXIOM_HTTP_HOST,
       port: e.AXIOM_HTTP_PORT,
@@ -152,6 +306,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       tlsKeyFile: e.AXIOM_TLS_KEY_FILE,
       rateLimitPerMinute: e.AXIOM_RATE_LIMIT_PER_MINUTE,
       bodyLimitBytes: e.AXIOM_BODY_LIMIT_BYTES,
+    }),
+    cli: Object.freeze({
+      url: e.AXIOM_URL?.replace(/\/$/, ''),
+      caFile: e.AXIOM_CA_FILE ? path.resolve(e.AXIOM_CA_FILE) : undefined,
     }),
   });
 }

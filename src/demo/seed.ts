@@ -103,7 +103,19 @@ export async function seedDemo(
   ): Promise<DemoPerson> => {
     const pw = password();
     const email = `${handle}@${opts.slug}.example.com`;
-    const p = await api.call<{ id: string }>('principal_create', admin, email, name, pw);
+    // The administrator gives an initial password; a password someone else set must be replaced by
+    // its owner before it signs in (§11.200(a)(3)). For the demo, the seed plays each person's first
+    // sign-in and chooses the password it prints.
+    const initial = password();
+    const p = await api.call<{ id: string }>('principal_create', admin, email, name, initial);
+    const first = await api.raw<{ token: string }>('session_login_password_change', [
+      opts.slug,
+      email,
+      initial,
+      pw,
+      '{}',
+    ]);
+    await api.call('session_logout', { token: first.token });
     for (const [domain, level, facility] of grants) {
       await api.call(
         'grant_create',

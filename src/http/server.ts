@@ -20,6 +20,7 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import { createHash, randomUUID } from 'node:crypto';
+import type { CheckpointService } from '../audit/checkpoints.js';
 import type { Api } from '../db/api.js';
 import { AppError, isAppError } from '../errors.js';
 import type { IdentityDeps } from '../identity/context.js';
@@ -27,6 +28,8 @@ import type { Logger } from '../logger.js';
 import { findAwsCredential } from '../security/redact.js';
 import type { TlsMaterial } from './tls.js';
 import { CSRF_COOKIE, SESSION_COOKIE, registerRoutes } from './routes/index.js';
+import { registerDashboard } from './web.js';
+import type { CloudHttpDeps } from './routes/cloud.js';
 import fastifyFormbody from '@fastify/formbody';
 
 export interface HttpConfig {
@@ -41,6 +44,10 @@ export interface HttpDeps {
   logger: Logger;
   identity: IdentityDeps;
   config: HttpConfig;
+  /** Cloud connections, scans and inventory (src/http/routes/cloud.ts); absent: no cloud routes. */
+  cloud?: CloudHttpDeps;
+  /** Signed checkpoints (on demand, and embedded in exports); absent when not configured. */
+  audit?: { checkpoints: CheckpointService };
   /** Extra route registrations (the dashboard, later capabilities). */
   extend?: (app: FastifyInstance) => Promise<void> | void;
 }
@@ -176,7 +183,14 @@ export async function buildServer(deps: HttpDeps, tls?: TlsMaterial): Promise<Fa
   // Axiom never accepts AWS access keys: a request carrying one is refused before any route sees it,
   // and the value is not logged (request bodies are never logged).
   app.addHook('preValidation', async (req) => {
-    const found = findAwsCredential(req.body) ?? findAwsCredential(req.query);
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).filter(([k]) => k !== 'authorization' && k !== 'cookie'),
+    );
+    const found =
+      findAwsCredential(req.body) ??
+      findAwsCredential(req.query) ??
+      findAwsCredential(req.params) ??
+      findAwsCredential(headers);
     if (found) {
       throw new AppError(
         'invalid_input',
@@ -208,6 +222,7 @@ export async function buildServer(deps: HttpDeps, tls?: TlsMaterial): Promise<Fa
   await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
 
   await registerRoutes(app, deps);
+  await registerDashboard(app);
   await deps.extend?.(app);
   return app;
 }

@@ -1,5 +1,6 @@
 // What the identity services need from the rest of the system, in one place.
 import type { Api } from '../db/api.js';
+import { AppError } from '../errors.js';
 import type { KekProvider } from '../security/kek.js';
 
 export interface IdentityDeps {
@@ -52,4 +53,19 @@ export async function openClientSecret(
   const [kekId, wrapped] = Buffer.from(sealedBase64, 'base64').toString('utf8').split('\n');
   if (!kekId || !wrapped) throw new Error('malformed sealed client secret');
   return (await kek.unwrap(Buffer.from(wrapped, 'base64'), kekId, context)).toString('utf8');
+}
+
+/**
+ * The server refused an identity provider's answer to an in-flight request it had consumed (a bad
+ * nonce, signature, audience, recipient, time, ...): the database records it (sso.login_failed, or
+ * esignature.failed for a re-authentication) and answers with the refusal, thrown here.
+ */
+export async function refuseSsoResponse(
+  deps: Pick<IdentityDeps, 'api' | 'serviceSecret'>,
+  providerId: string,
+  requestId: string,
+  reason: string,
+): Promise<never> {
+  await deps.api.raw('sso_response_refused', [deps.serviceSecret, providerId, requestId, reason]);
+  throw new AppError('unauthenticated', 'single sign-on was refused', { reason });
 }

@@ -6,6 +6,7 @@ import { AppError } from '../errors.js';
 import {
   clientSecretContext,
   openClientSecret,
+  refuseSsoResponse,
   type IdentityDeps,
   type SsoProvider,
 } from './context.js';
@@ -105,6 +106,19 @@ export interface OidcResult {
   };
 }
 
+/** Why openid-client refused an answer, as a stable reason. */
+function oidcFailureReason(e: unknown): string {
+  // openid-client wraps oauth4webapi's error; the specific check is named in the cause.
+  const text = (x: unknown): string => (x instanceof Error ? x.message : String(x));
+  const m = `${text(e)} ${text((e as { cause?: unknown }).cause ?? '')}`;
+  if (/"nonce"/.test(m)) return 'nonce_mismatch';
+  if (/"state"/.test(m)) return 'state_mismatch';
+  if (/auth_time|End-User authentication/.test(m)) return 'stale_auth_time';
+  if (/invalid_grant/.test(m) || (e as { error?: unknown }).error === 'invalid_grant')
+    return 'code_rejected';
+  return 'oidc_invalid';
+}
+
 /** Complete the code exchange; throws unauthenticated on any state, nonce, PKCE or token problem. */
 export async function oidcCallback(deps: IdentityDeps, currentUrl: URL): Promise<OidcResult> {
   const state = currentUrl.searchParams.get('state') ?? '';
@@ -114,6 +128,7 @@ export async function oidcCallback(deps: IdentityDeps, currentUrl: URL): Promise
       reason: 'state_mismatch',
     });
   const request = await deps.api.raw<{
+    id: string;
     purpose: 'login' | 'reauth';
     nonce: string;
     code_verifier: string;
@@ -133,17 +148,12 @@ export async function oidcCallback(deps: IdentityDeps, currentUrl: URL): Promise
       ...(request.purpose === 'reauth' ? { maxAge: 0 } : {}),
     });
   } catch (e) {
-    throw new AppError('unauthenticated', 'the identity provider’s answer did not verify', {
-      reason: 'oidc_invalid',
-      internal: e instanceof Error ? e.message : String(e),
-      cause: e,
-    });
+    // Recorded in the audit trail (sso.login_failed, or esignature.failed for a re-authentication);
+    // the database answers with the refusal, which is thrown here.
+    return await refuseSsoResponse(deps, provider.id, request.id, oidcFailureReason(e));
   }
   const claims = tokens.claims();
-  if (!claims)
-    throw new AppError('unauthenticated', 'the identity provider returned no ID token', {
-      reason: 'oidc_invalid',
-    });
+  if (!claims) return await refuseSsoResponse(deps, provider.id, request.id, 'oidc_invalid');
   return {
     purpose: request.purpose,
     provider,

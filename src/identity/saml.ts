@@ -5,7 +5,7 @@
 import { SAML, ValidateInResponseTo, type Profile } from '@node-saml/node-saml';
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../errors.js';
-import type { IdentityDeps, SsoProvider } from './context.js';
+import { refuseSsoResponse, type IdentityDeps, type SsoProvider } from './context.js';
 
 export function samlAcsUrl(deps: Pick<IdentityDeps, 'publicUrl'>, providerId: string): string {
   return new URL(`/api/v1/auth/saml/${providerId}/acs`, deps.publicUrl).toString();
@@ -51,7 +51,37 @@ export interface SamlIdentity {
   not_on_or_after: string;
 }
 
-/** Verify a posted SAMLResponse for the provider of the (single-use) RelayState. */
+/** Why node-saml refused a response, as a stable reason. */
+function samlFailureReason(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  if (/signature/i.test(m)) return 'saml_unsigned_or_bad_signature';
+  if (/expired|not yet valid|too old/i.test(m)) return 'saml_expired';
+  if (/audience/i.test(m)) return 'saml_wrong_audience';
+  if (/issuer/i.test(m)) return 'saml_wrong_issuer';
+  return 'saml_invalid';
+}
+
+type Parsed = { $?: Record<string, string> } & Record<string, unknown>;
+
+/** The Recipient of every bearer SubjectConfirmationData of the (signed, parsed) assertion. */
+function recipients(assertion: unknown): string[] {
+  const a = (assertion as { Assertion?: Parsed } | undefined)?.Assertion;
+  const subject = (a?.Subject as Parsed[] | undefined)?.[0];
+  const out: string[] = [];
+  for (const sc of (subject?.SubjectConfirmation as Parsed[] | undefined) ?? []) {
+    for (const d of (sc.SubjectConfirmationData as Parsed[] | undefined) ?? []) {
+      out.push(d.$?.Recipient ?? '');
+    }
+  }
+  return out;
+}
+
+/**
+ * Verify a posted SAMLResponse for the provider of the (single-use) RelayState. node-saml checks the
+ * signature against the provider's certificate, the audience and the validity window; the recipient
+ * (the assertion must name this ACS URL) is checked here. Every refusal after the RelayState was
+ * consumed is recorded by the database (sso.login_failed), which also answers with it.
+ */
 export async function samlAcs(
   deps: IdentityDeps,
   providerId: string,
@@ -64,7 +94,7 @@ export async function samlAcs(
       { reason: 'state_mismatch' },
     );
   }
-  const request = await deps.api.raw<{ provider: SsoProvider }>('sso_request_consume', [
+  const request = await deps.api.raw<{ id: string; provider: SsoProvider }>('sso_request_consume', [
     deps.serviceSecret,
     providerId,
     body.RelayState,
@@ -75,23 +105,18 @@ export async function samlAcs(
       SAMLResponse: body.SAMLResponse,
     }));
   } catch (e) {
-    throw new AppError('unauthenticated', 'the SAML response did not verify', {
-      reason: 'saml_invalid',
-      internal: e instanceof Error ? e.message : String(e),
-      cause: e,
-    });
+    return await refuseSsoResponse(deps, providerId, request.id, samlFailureReason(e));
   }
-  if (!profile)
-    throw new AppError('unauthenticated', 'the SAML response carried no assertion', {
-      reason: 'saml_invalid',
-    });
+  if (!profile) return await refuseSsoResponse(deps, providerId, request.id, 'saml_invalid');
+  const acs = samlAcsUrl(deps, providerId);
+  const to = recipients(profile.getAssertion?.());
+  if (to.length === 0 || to.some((r) => r !== acs))
+    return await refuseSsoResponse(deps, providerId, request.id, 'saml_wrong_recipient');
   const xml = profile.getAssertionXml?.() ?? '';
   const assertionId = /<(?:\w+:)?Assertion\b[^>]*\bID="([^"]+)"/.exec(xml)?.[1];
   const notOnOrAfter = /<(?:\w+:)?Conditions\b[^>]*\bNotOnOrAfter="([^"]+)"/.exec(xml)?.[1];
   if (!assertionId || !notOnOrAfter)
-    throw new AppError('unauthenticated', 'the SAML assertion has no id or no validity', {
-      reason: 'saml_invalid',
-    });
+    return await refuseSsoResponse(deps, providerId, request.id, 'saml_invalid');
   const email = (profile.email ?? profile.mail ?? profile['urn:oid:0.9.2342.19200300.100.1.3']) as
     string | undefined;
   return {

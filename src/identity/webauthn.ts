@@ -136,6 +136,20 @@ export async function signingOptions(
 type AuthenticatorTransport =
   'ble' | 'cable' | 'hybrid' | 'internal' | 'nfc' | 'smart-card' | 'usb';
 
+/** The challenge an assertion's clientDataJSON says it answers ('' when unreadable). */
+function signedChallenge(response: AuthenticationResponseJSON): string {
+  try {
+    const data = JSON.parse(
+      Buffer.from(response.response.clientDataJSON, 'base64url').toString('utf8'),
+    ) as {
+      challenge?: unknown;
+    };
+    return typeof data.challenge === 'string' ? data.challenge : '';
+  } catch {
+    return '';
+  }
+}
+
 /** Verify an assertion for an e-signature challenge and report it (with the counter) to the database. */
 export async function signingVerify(
   deps: IdentityDeps,
@@ -144,11 +158,21 @@ export async function signingVerify(
   response: AuthenticationResponseJSON,
 ): Promise<unknown> {
   const o = await deps.api.call<SigningOptions>('signature_webauthn_options', caller, challengeId);
+  // Refusals are recorded by the database (esignature.failed), which answers with them.
+  const refuse = async (reason: string): Promise<never> => {
+    await deps.api.call(
+      'signature_factor_webauthn_refused',
+      caller,
+      deps.serviceSecret,
+      challengeId,
+      reason,
+    );
+    throw new AppError('unauthenticated', 'the authenticator’s answer did not verify', { reason });
+  };
   const cred = o.credentials.find((c) => c.credential_id === response.id);
-  if (!cred)
-    throw new AppError('unauthenticated', 'this authenticator is not enrolled for you', {
-      reason: 'credential_unknown',
-    });
+  if (!cred) return await refuse('credential_unknown');
+  // An assertion made for another challenge (a replayed or misdirected answer) is named as such.
+  if (signedChallenge(response) !== o.challenge) return await refuse('challenge_mismatch');
   const { rpID, origin } = relyingParty(deps);
   let newCounter: number;
   try {
@@ -167,11 +191,8 @@ export async function signingVerify(
     });
     if (!v.verified) throw new Error('not verified');
     newCounter = v.authenticationInfo.newCounter;
-  } catch (e) {
-    throw new AppError('unauthenticated', 'the authenticator’s answer did not verify', {
-      reason: 'webauthn_invalid',
-      cause: e,
-    });
+  } catch {
+    return await refuse('webauthn_invalid');
   }
   return await deps.api.call(
     'signature_factor_webauthn',

@@ -192,7 +192,8 @@ export class Engine {
     return doc;
   }
 
-  private documents(inline: Record<string, string>, attached: string[]): PolicyDocument[] {
+  /** The parsed identity policies (inline and attached managed) of a user or role. */
+  documents(inline: Record<string, string>, attached: string[]): PolicyDocument[] {
     const docs: PolicyDocument[] = [];
     for (const text of Object.values(inline)) {
       const d = this.parsePolicyCached(text);

@@ -15,6 +15,8 @@ export interface FaultRule {
   operation?: string;
   /** Only calls made in this account. */
   accountId?: string;
+  /** Only calls signed for this region (e.g. a regional outage). */
+  region?: string;
   /** Probability that a matching call is affected (throttle, latency, error, accessDenied); default 1. */
   rate?: number;
   /** latency: added delay in ms. */
@@ -80,13 +82,14 @@ export class FaultEngine {
     return this.rules.length > 0;
   }
 
-  decide(service: string, operation: string, accountId: string): FaultDecision {
+  decide(service: string, operation: string, accountId: string, region?: string): FaultDecision {
     const d: FaultDecision = { delayMs: 0, deleteRoles: [], expireSessions: [] };
     for (const r of this.rules) {
       const rule = r.rule;
       if (rule.service !== '*' && rule.service !== service) continue;
       if (rule.operation && rule.operation !== '*' && rule.operation !== operation) continue;
       if (rule.accountId && rule.accountId !== accountId) continue;
+      if (rule.region && rule.region !== region) continue;
       if (rule.maxHits !== undefined && r.hits >= rule.maxHits) continue;
       r.calls++;
       if (rule.kind === 'deleteRole' || rule.kind === 'expireCredentials') {

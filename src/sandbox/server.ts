@@ -417,7 +417,7 @@ export function createSandboxServer(deps: ServerDeps): http.Server {
 
       // ---- faults ----
       if (faults.active) {
-        const d = faults.decide(svc.name, opName, account.id);
+        const d = faults.decide(svc.name, opName, account.id, region);
         for (const del of d.deleteRoles) {
           const acct = engine.accounts.get(del.accountId ?? account.id);
           acct?.iam.roles.delete(del.roleName);

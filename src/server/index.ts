@@ -2,6 +2,12 @@
 // and the tests build the server through here, so they run the same thing.
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
+import {
+  CheckpointKey,
+  CheckpointService,
+  DirectoryCheckpointStore,
+} from '../audit/checkpoints.js';
+import { AuditTimer, checkpointTask, retentionTask } from '../audit/maintenance.js';
 import type { Config } from '../config/index.js';
 import { Api, createPool } from '../db/api.js';
 import { connectionString } from '../db/bootstrap.js';
@@ -11,6 +17,9 @@ import { loadOrCreateTls, type TlsMaterial } from '../http/tls.js';
 import type { IdentityDeps } from '../identity/context.js';
 import type { Logger } from '../logger.js';
 import { LocalKeyFile, type KekProvider } from '../security/kek.js';
+import type { CloudSettings } from '../cloud/aws.js';
+import { cloudDeps } from '../cloud/index.js';
+import { openQueue, type Queue } from '../jobs/queue.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -29,6 +38,11 @@ export interface ServerOptions {
   db: Pick<OpenDatabase, 'targets' | 'secrets'>;
   kek?: KekProvider;
   extend?: HttpDeps['extend'];
+  /**
+   * Cloud routes: settings beyond the configuration (the sandbox's platform credentials in the demo
+   * and tests), and the job queue (default: opened as axiom_worker when its target is known).
+   */
+  cloud?: { settings?: Partial<CloudSettings>; queue?: Queue };
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
@@ -42,8 +56,24 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     publicUrl: config.http.publicUrl ?? `https://localhost:${config.http.port}`,
     kek,
   };
+  const cloud = cloudDeps(config, api, kek, opts.cloud?.settings);
+  let queue: Queue | undefined = opts.cloud?.queue;
+  const ownQueue = !queue && db.targets.worker !== undefined;
+  if (ownQueue) queue = await openQueue(connectionString(db.targets.worker), logger);
   const hostnames = ['localhost', config.http.host];
   if (config.http.publicUrl) hostnames.unshift(new URL(config.http.publicUrl).hostname);
+  // Signed checkpoints: the key stays in a file (never in the database), the checkpoints go to a
+  // directory the database cannot write; a timer signs every organization's chains and archives what is
+  // past each plan's retention (src/audit/maintenance.ts).
+  const checkpoints = new CheckpointService({
+    api,
+    serviceSecret: db.secrets.workerSecret,
+    key: CheckpointKey.open(config.audit.checkpointKeyFile, { create: true }),
+    store: new DirectoryCheckpointStore(config.audit.checkpointDir),
+  });
+  const timer = new AuditTimer(logger.child({ component: 'audit' }))
+    .every(retentionTask(api, db.secrets.workerSecret), config.audit.retentionIntervalSeconds)
+    .every(checkpointTask(checkpoints), config.audit.checkpointIntervalSeconds);
   const tls = await loadOrCreateTls({
     dataDir: config.dataDir,
     certFile: config.http.tlsCertFile,
@@ -62,13 +92,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           rateLimitPerMinute: config.http.rateLimitPerMinute,
           bodyLimitBytes: config.http.bodyLimitBytes,
         },
+        cloud: { deps: cloud, queue },
+        audit: { checkpoints },
         ...(opts.extend ? { extend: opts.extend } : {}),
       },
       tls,
     );
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (e) {
+    await timer.stop();
     await pool.end();
+    if (ownQueue) await queue?.close();
     throw e;
   }
   const port = (app.server.address() as AddressInfo).port;
@@ -81,7 +115,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     publicUrl: identity.publicUrl,
     tls,
     close: async () => {
+      await timer.stop();
       await app.close();
+      if (ownQueue) await queue?.close();
       await pool.end();
     },
   };

@@ -327,7 +327,7 @@ describe('change management', () => {
       site,
       null,
       's3.public',
-      { enabled: true, thresholds: {} },
+      { disabled_checks: ['s3_bucket_logging_off'], thresholds: {} },
       'enable the S3 public check',
       'baseline',
     );
@@ -340,7 +340,7 @@ describe('change management', () => {
         site,
         null,
         's3.public',
-        { enabled: false },
+        { disabled_checks: [] },
         'again',
         'dup',
       ),

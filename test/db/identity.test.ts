@@ -85,7 +85,8 @@ describe('passwords', () => {
       'invalid_input',
       'password_reused',
     );
-    expect((await events(t, org, 'password.changed')).length).toBe(2);
+    // Three: the first sign-in replaced the administrator's initial password (fixtures), then two.
+    expect((await events(t, org, 'password.changed')).length).toBe(3);
     // The application never sees a hash: no api answer carries one.
     const me = await t.api.call('session_whoami', u.caller);
     expect(JSON.stringify(me)).not.toMatch(/\$2[aby]\$/);
@@ -117,6 +118,49 @@ describe('passwords', () => {
       '{}',
     ]);
     expect(s.token).toMatch(/^axs_/);
+  });
+
+  it('makes a person replace a password an administrator set before it signs in (§11.200(a)(3))', async () => {
+    const t = db();
+    const org = await createOrg(t);
+    const email = `newcomer@${org.slug}.example`;
+    const p = await t.api.call<{ id: string }>(
+      'principal_create',
+      org.admin.caller,
+      email,
+      'Newcomer',
+      'initial-password-from-the-admin',
+    );
+    await refused(
+      login(t, org.slug, email, 'initial-password-from-the-admin'),
+      'unauthenticated',
+      'password_change_required',
+    );
+    const failed = await events(t, org, 'auth.login_failed');
+    expect(failed[0]).toMatchObject({ reason: 'initial password not changed yet' });
+    // The owner chooses their own password (with the initial one); from then on it signs in.
+    await t.api.raw('session_login_password_change', [
+      org.slug,
+      email,
+      'initial-password-from-the-admin',
+      'my-own-chosen-password',
+      '{}',
+    ]);
+    const token = await login(t, org.slug, email, 'my-own-chosen-password');
+    // Changing it in one's own session keeps it one's own.
+    await t.api.call(
+      'password_change',
+      { token },
+      'my-own-chosen-password',
+      'another-own-password',
+    );
+    await login(t, org.slug, email, 'another-own-password');
+    // The superuser sees the flag where the database keeps it.
+    const row = await t.superuser.query<{ must_change: boolean }>(
+      'select must_change from core.password_credentials where principal_id = $1',
+      [p.id],
+    );
+    expect(row.rows[0]!.must_change).toBe(false);
   });
 
   it('locks after the threshold with an audit event and an alert for security and management', async () => {
@@ -343,6 +387,13 @@ describe('single sign-on in the database', () => {
       idp_certificate: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----',
       sp_entity_id: 'https://axiom.test/saml',
     });
+    // Linking the existing account by its address needs the address's domain verified (018).
+    await t.api.call(
+      'domain_verify',
+      org.admin.caller,
+      `${org.slug}.example`,
+      'TXT record checked',
+    );
     const identity = {
       subject: u.email,
       email: u.email,

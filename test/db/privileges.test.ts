@@ -143,7 +143,11 @@ describe('the catalog', () => {
         `select nspname as s from pg_namespace where has_schema_privilege($1, oid, 'create')`,
         [role],
       );
-      expect({ role, creates }).toEqual({ role, creates: [] });
+      // The job queue's own schema belongs to axiom_worker (graphile-worker migrates it); nothing else.
+      expect({ role, creates: creates.map((c) => c.s) }).toEqual({
+        role,
+        creates: role === 'axiom_worker' ? ['graphile_worker'] : [],
+      });
       const db = await rows<{ create: boolean; temp: boolean }>(
         t.superuser,
         `select has_database_privilege($1, current_database(), 'create') as create,
@@ -158,6 +162,33 @@ describe('the catalog', () => {
       [ourSchemas],
     );
     expect(usage.map((u) => u.s)).toEqual(['api']);
+  });
+
+  it('gives axiom_worker (the job queue) EXECUTE on api functions and no privilege on any table of ours', async () => {
+    const t = db();
+    const privileges = await rows<{ t: string; priv: string }>(
+      t.superuser,
+      `select n.nspname || '.' || c.relname as t, p.priv
+         from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        cross join unnest(array['select','insert','update','delete','truncate','references','trigger']) p(priv)
+        where n.nspname = any($1) and c.relkind in ('r','p','v','m','S','f')
+          and has_table_privilege('axiom_worker', c.oid, p.priv)`,
+      [ourSchemas],
+    );
+    expect(privileges).toEqual([]);
+    const outside = await rows<{ name: string }>(
+      t.superuser,
+      `select p.oid::regprocedure::text as name from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where n.nspname = any($1) and n.nspname <> 'api' and has_function_privilege('axiom_worker', p.oid, 'execute')
+          and has_schema_privilege('axiom_worker', n.oid, 'usage')`,
+      [ourSchemas],
+    );
+    expect(outside).toEqual([]);
+    const owned = await rows<{ s: string }>(
+      t.superuser,
+      `select nspname as s from pg_namespace where pg_get_userbyid(nspowner) = 'axiom_worker'`,
+    );
+    expect(owned.map((o) => o.s)).toEqual(['graphile_worker']);
   });
 
   it('keeps axiom_definer from deleting, truncating or updating audit rows, and limits its UPDATE to lifecycle columns', async () => {
@@ -225,6 +256,35 @@ describe('the catalog', () => {
       'session_max_hours',
       'signing_continuity_minutes',
       'max_delegation_days',
+      // core.findings: the current state of a versioned finding (each status change is also a new
+      // version in core.finding_versions) and its latest observation by a scan.
+      'last_scan_id',
+      'evidence',
+      'estimated_monthly_saving_usd',
+      'status',
+      'status_changed_at',
+      'status_changed_by',
+      'suppressed_until',
+      'suppression_reason',
+      'resolved_at',
+      'current_record_id',
+      'current_version',
+      // Cloud (issue 5): External ID rotation, the state of a scan job, the inventory's pointer to
+      // each resource's current observation (observations themselves are append-only).
+      'superseded_at',
+      'accepted_until',
+      'status',
+      'started_at',
+      'finished_at',
+      'progress',
+      'errors',
+      'summary',
+      'last_seen_scan_id',
+      'observation_id',
+      'content_hash',
+      'removed_scan_id',
+      // The retention watermark of the audit trail (db/migrations/040): only moves forward.
+      'archived_before',
     ]);
     // The versioned table itself: lifecycle columns only.
     expect(updatable.filter((u) => u.t === 'core.records').map((u) => u.col)).toEqual([
@@ -273,6 +333,7 @@ describe('the catalog', () => {
       'axiom_schema_version',
       'controlled_tables',
       'event_types',
+      'finding_checks',
       'installation',
       'password_denylist',
       'signature_factors',
@@ -296,14 +357,17 @@ describe('the catalog', () => {
     );
     expect(owned.map((o) => `${o.owner}:${o.name}`)).toEqual([
       'axiom_auth:auth_check_password',
+      'axiom_auth:auth_dead_session',
       'axiom_auth:auth_find_organization',
       'axiom_auth:auth_find_principal',
       'axiom_auth:auth_find_provider',
+      'axiom_auth:auth_organization_ids',
       'axiom_auth:context_org_id',
       'axiom_auth:current_org_id',
       'axiom_auth:current_principal_id',
       'axiom_auth:session_identity',
       'axiom_verifier:chain_counts',
+      'axiom_verifier:chain_heads',
       'axiom_verifier:verify_all',
       'axiom_verifier:verify_event_chains',
       'axiom_verifier:verify_records',

@@ -1,8 +1,13 @@
 // DESIGN.md invariant 19: every api function, called as a user of organization A with identifiers of
 // organization B, is refused or answers with A's data only — never B's. The list of api functions comes
 // from the catalog, so a new function without a case here fails this test.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { beforeAll, describe, expect, it, inject } from 'vitest';
+import { createConnection } from '../../src/cloud/connections.js';
 import type { Caller } from '../../src/db/api.js';
+import { DataKeys } from '../../src/security/datakeys.js';
+import { LocalKeyFile } from '../../src/security/kek.js';
+import { KekRing } from '../../src/security/kms.js';
 import { useTestDatabase } from '../support/db.js';
 import {
   agentSession,
@@ -34,6 +39,11 @@ interface Tenant {
   };
   sessionId: string;
   agent: Caller;
+  connectionId: string;
+  findingId: string;
+  externalId: string;
+  scanId: string;
+  dataKeyId: string;
 }
 
 let A: Tenant;
@@ -110,15 +120,75 @@ async function tenant(t: ReturnType<typeof db>): Promise<Tenant> {
     target,
     'reviewed',
   );
+  // A connection (active), a queued scan and the organization's data key.
+  const keys = new DataKeys(t.api, new KekRing(LocalKeyFile.open(inject('cluster').kekFile)));
+  const conn = await createConnection(
+    { api: t.api, dataKeys: keys, settings: { platformAccountId: '111111111111' } },
+    org.admin.caller,
+    {
+      facilityId: facility,
+      accountId: '123456789012',
+      roleArn: 'arn:aws:iam::123456789012:role/R',
+    },
+  );
+  const report = await keys.seal(
+    org.admin.caller,
+    org.id,
+    '{}',
+    `connection:${org.id}:${conn.id}:state`,
+  );
+  await t.api.call(
+    'connection_test_result',
+    org.admin.caller,
+    conn.id,
+    true,
+    { code: 'ok' },
+    report.sealed,
+    report.dataKeyId,
+  );
+  // A scan the agent ran and reconciled findings from, then a queued one (B's, for the probes).
+  const ran = await t.api.call<{ id: string }>('scan_start', org.admin.caller, conn.id, 'manual');
+  const agent = await agentSession(t, org);
+  await t.api.call('scan_claim', agent, ran.id);
+  await t.api.call(
+    'finding_sync',
+    agent,
+    facility,
+    conn.id,
+    ran.id,
+    ['ec2'],
+    [
+      {
+        check_id: 'sg_open_ssh',
+        resource_arn: `arn:aws:ec2:us-east-1:${org.id.slice(0, 12)}:security-group/sg-${org.slug}`,
+        resource_type: 'AWS::EC2::SecurityGroup',
+        resource_id: `sg-${org.slug}`,
+        region: 'us-east-1',
+        evidence: { rules: [] },
+      },
+    ],
+  );
+  const findingId = (
+    await t.api.call<{ items: Array<{ id: string }> }>('finding_list', user.caller, {
+      facility_id: facility,
+    })
+  ).items[0]!.id;
+  await t.api.call('scan_finish', agent, ran.id, 'succeeded', [], {}, [], false);
+  const scan = await t.api.call<{ id: string }>('scan_start', org.admin.caller, conn.id, 'manual');
   return {
+    connectionId: conn.id,
+    externalId: conn.external_ids[0]!.external_id,
+    scanId: scan.id,
+    dataKeyId: report.dataKeyId,
     org,
     facility,
     user,
+    findingId,
     grant,
     delegation,
     cr,
     sessionId,
-    agent: await agentSession(t, org),
+    agent,
     providerId: provider.id,
     credentialId: credential.id,
     challengeId: challenge.id,
@@ -150,6 +220,11 @@ function identifiersOf(x: Tenant): string[] {
     x.sessionId,
     x.org.agentId,
     x.org.admin.id,
+    x.connectionId,
+    x.findingId,
+    x.externalId,
+    x.scanId,
+    x.dataKeyId,
   ];
 }
 
@@ -242,6 +317,21 @@ const cases: Record<string, Case> = {
       new Date().toISOString(),
     ]),
   signature_challenge_get: (t, a) => t.api.call('signature_challenge_get', a, B.challengeId),
+  // With the real service secret too: B's challenge is not A's to refuse.
+  signature_factor_webauthn_refused: (t, a) =>
+    t.api.call('signature_factor_webauthn_refused', a, t.workerSecret, B.challengeId, 'probe'),
+  sso_response_refused: async (t, a) => {
+    await expect(
+      t.api.raw('sso_response_refused', [a.token, B.providerId, B.challengeId, 'probe']),
+    ).rejects.toMatchObject({ code: 'unauthenticated' });
+    // The secret, A's provider and an id of B: nothing of A's was consumed under that id.
+    return await t.api.raw('sso_response_refused', [
+      t.workerSecret,
+      A.providerId,
+      B.challengeId,
+      'probe',
+    ]);
+  },
   signature_create: (t, a) => t.api.call('signature_create', a, B.challengeId),
   signature_verify: (t, a) => t.api.call('signature_verify', a, B.signatureId),
   signature_list: (t, a) => t.api.call('signature_list', a, B.cr.proposed_record_id),
@@ -312,9 +402,124 @@ const cases: Record<string, Case> = {
   audit_event_list: (t, a) => t.api.call('audit_event_list', a, { target_id: B.grant }),
   session_event_list: (t, a) => t.api.call('session_event_list', a, { principal_id: B.user.id }),
   chain_verify: (t, a) => t.api.call('chain_verify', a),
-  audit_export: (t, a) => t.api.call('audit_export', a, 'audit_events', null, 5000),
+  audit_export: (t, a) => t.api.call('audit_export', a, 'signatures', null, 20000, 'jsonl'),
+  audit_retention_get: (t, a) => t.api.call('audit_retention_get', a),
+  audit_legal_hold_set: (t, a) => t.api.call('audit_legal_hold_set', a, true, 'cross-tenant probe'),
+  audit_checkpoint_heads: (t, a) => t.api.call('audit_checkpoint_heads', a),
+  // The service-secret functions trust the server; a tenant's token is not that secret.
+  maintenance_organizations: (t, a) => t.api.raw('maintenance_organizations', [a.token]),
+  retention_archive: (t, a) => t.api.raw('retention_archive', [a.token, B.org.id]),
+  checkpoint_heads: (t, a) => t.api.raw('checkpoint_heads', [a.token, B.org.id]),
+  checkpoint_record: (t, a) =>
+    t.api.raw('checkpoint_record', [
+      a.token,
+      B.org.id,
+      {
+        id: B.org.id,
+        created_at: '2026-01-01T00:00:00Z',
+        root: '0'.repeat(64),
+        key_id: '0'.repeat(16),
+        heads: 1,
+        location: 'forged',
+      },
+    ]),
+  compliance_controls: (t, a) => t.api.call('compliance_controls', a),
+  compliance_report: (t, a) =>
+    t.api.call(
+      'compliance_report',
+      a,
+      'CC6.1',
+      '2000-01-01T00:00:00Z',
+      '2100-01-01T00:00:00Z',
+      null,
+      5000,
+    ),
   organization_key_get: (t, a) => t.api.call('organization_key_get', a),
+  finding_sync: (t, a) =>
+    t.api.call('finding_sync', a, B.facility, B.connectionId, randomUUID(), ['ec2'], []),
+  finding_list: (t, a) =>
+    t.api.call('finding_list', a, { facility_id: B.facility, connection_id: B.connectionId }),
+  finding_get: (t, a) => t.api.call('finding_get', a, B.findingId),
+  finding_counts: (t, a) => t.api.call('finding_counts', a, { facility_id: B.facility }),
+  finding_acknowledge: (t, a) => t.api.call('finding_acknowledge', a, B.findingId, 'cross-tenant'),
+  finding_suppress: (t, a) =>
+    t.api.call('finding_suppress', a, B.findingId, 'cross-tenant', future()),
+  finding_unsuppress: (t, a) => t.api.call('finding_unsuppress', a, B.findingId, 'cross-tenant'),
+  finding_configuration: (t, a) => t.api.call('finding_configuration', a, B.facility),
+  // Cloud (issue 5): B's connection, scan and data key, through A's sessions.
+  data_key_get: (t, a) => t.api.call('data_key_get', a),
+  data_key_create: (t, a) =>
+    t.api.call('data_key_create', a, sealedDummy, 'local:0123456789abcdef', '0'.repeat(32)),
+  data_key_rewrap: (t, a) =>
+    t.api.call(
+      'data_key_rewrap',
+      a,
+      B.dataKeyId,
+      sealedDummy,
+      'local:0123456789abcdef',
+      '0'.repeat(32),
+    ),
+  organization_kms_key_set: (t, a) =>
+    t.api.call(
+      'organization_kms_key_set',
+      a,
+      'arn:aws:kms:us-east-1:123456789012:key/abc',
+      B.dataKeyId,
+      sealedDummy,
+      '0'.repeat(32),
+    ),
+  connection_create: (t, a) =>
+    t.api.call(
+      'connection_create',
+      a,
+      crypto.randomUUID(),
+      B.facility,
+      '123456789012',
+      'x',
+      sealedDummy,
+      B.dataKeyId,
+      {},
+    ),
+  connection_get: (t, a) => t.api.call('connection_get', a, B.connectionId),
+  connection_list: (t, a) => t.api.call('connection_list', a, B.facility),
+  connection_credentials: (t, a) => t.api.call('connection_credentials', a, B.connectionId, 'test'),
+  connection_test_result: (t, a) =>
+    t.api.call(
+      'connection_test_result',
+      a,
+      B.connectionId,
+      false,
+      { code: 'x' },
+      sealedDummy,
+      B.dataKeyId,
+    ),
+  connection_rotate_external_id: (t, a) =>
+    t.api.call('connection_rotate_external_id', a, B.connectionId, 0),
+  connection_disconnect: (t, a) =>
+    t.api.call('connection_disconnect', a, B.connectionId, 'cross-tenant'),
+  connection_execution_role_set: (t, a) =>
+    t.api.call(
+      'connection_execution_role_set',
+      a,
+      B.connectionId,
+      'cost',
+      sealedDummy,
+      B.dataKeyId,
+    ),
+  scan_start: (t, a) => t.api.call('scan_start', a, B.connectionId, 'manual'),
+  scan_claim: (t, a) => t.api.call('scan_claim', a, B.scanId),
+  scan_progress: (t, a) => t.api.call('scan_progress', a, B.scanId, { units_done: 1 }),
+  scan_ingest: (t, a) => t.api.call('scan_ingest', a, B.scanId, []),
+  scan_finish: (t, a) => t.api.call('scan_finish', a, B.scanId, 'failed', [], {}, [], true),
+  scan_get: (t, a) => t.api.call('scan_get', a, B.scanId),
+  scan_list: (t, a) => t.api.call('scan_list', a, B.connectionId, 10),
+  scan_changes: (t, a) => t.api.call('scan_changes', a, B.scanId, null, 10),
+  inventory_list: (t, a) => t.api.call('inventory_list', a, B.connectionId, {}, null, 10),
+  cloud_call_refused: (t, a) =>
+    t.api.call('cloud_call_refused', a, B.connectionId, B.scanId, 's3', 'GetObject'),
 };
+
+const sealedDummy = Buffer.alloc(48, 7).toString('base64');
 
 describe('tenant isolation', () => {
   it('has a case for every api function', async () => {
@@ -360,6 +565,22 @@ describe('tenant isolation', () => {
       const bGrants = await t.api.call<Array<{ id: string }>>('grant_list', B.user.caller);
       expect(bGrants.map((g) => g.id)).toContain(B.grant);
       await t.api.call('session_whoami', B.user.caller);
+      const bFinding = await t.api.call<{ status: string; version: number }>(
+        'finding_get',
+        B.user.caller,
+        B.findingId,
+      );
+      expect(bFinding).toMatchObject({ status: 'open', version: 1 });
+      const bConn = await t.api.call<{ status: string; external_ids: unknown[] }>(
+        'connection_get',
+        B.org.admin.caller,
+        B.connectionId,
+      );
+      expect(bConn.status).toBe('active');
+      expect(bConn.external_ids).toHaveLength(1);
+      expect(
+        (await t.api.call<{ status: string }>('scan_get', B.org.admin.caller, B.scanId)).status,
+      ).toBe('queued');
     });
   }
 

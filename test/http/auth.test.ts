@@ -73,6 +73,33 @@ describe('password sign-in over HTTPS', () => {
     ).toBe(true);
   });
 
+  it('makes a person choose their own password at the first sign-in when an administrator set it', async () => {
+    const org = await createOrg(s().db);
+    const admin = s().client();
+    await admin.login(org.slug, org.admin.email, org.admin.password);
+    const email = `newcomer@${org.slug}.example`;
+    const created = await admin.post('/api/v1/principals', {
+      email,
+      display_name: 'Newcomer',
+      password: 'initial-password-from-the-admin',
+    });
+    expect(created.status).toBe(201);
+    const c = s().client();
+    const first = await c.login(org.slug, email, 'initial-password-from-the-admin');
+    expect(first.status).toBe(401);
+    expect(first.body).toMatchObject({ reason: 'password_change_required' });
+    expect(c.cookies.has('__Host-axiom_session')).toBe(false);
+    const chosen = await c.post('/api/v1/auth/login', {
+      organization: org.slug,
+      email,
+      password: 'initial-password-from-the-admin',
+      new_password: 'a-password-of-my-own',
+    });
+    expect(chosen.status).toBe(200);
+    expect(c.cookies.has('__Host-axiom_session')).toBe(true);
+    expect((await s().client().login(org.slug, email, 'a-password-of-my-own')).status).toBe(200);
+  });
+
   it('refuses a state-changing request with the cookie but without the CSRF token, and changes nothing', async () => {
     const org = await createOrg(s().db);
     const c = s().client();

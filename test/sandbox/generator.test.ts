@@ -295,15 +295,13 @@ describe('generateAccount', () => {
       ).toBe(false);
   });
 
-  it('scales: 20,000 resources in under 2 seconds, spread over regions', () => {
-    const t0 = performance.now();
+  it('scales: 20,000 resources spread over regions (its speed is in bench/sandbox.ts)', () => {
     const g = generateAccount({
       seed: 'scale',
       size: 20_000,
       regions: ['us-east-1', 'us-west-2', 'eu-west-1', 'eu-central-1'],
       now: NOW,
     });
-    const ms = performance.now() - t0;
     let n = g.account.s3.buckets.size + g.account.iam.users.size + g.account.iam.roles.size;
     for (const r of g.account.regions.values())
       n +=
@@ -319,7 +317,6 @@ describe('generateAccount', () => {
         r.secrets.size +
         r.trails.size;
     expect(n).toBeGreaterThanOrEqual(20_000);
-    expect(ms).toBeLessThan(2000);
     expect(g.answerKey.length).toBeGreaterThan(1000);
   });
 });

@@ -31,7 +31,7 @@ describe('sealed audit states', () => {
       site,
       null,
       'tags',
-      { type: 'required_tags', note: marker },
+      { type: 'required_tags', tags: [marker] },
       'tags',
       'sealing test',
     );
@@ -69,11 +69,11 @@ describe('sealed audit states', () => {
       Buffer.from(sealed.state_ciphertext as string, 'base64'),
     )) as {
       before: unknown;
-      after: { note: string };
+      after: { tags: string[] };
     };
     expect(state.before).toBeNull();
     expect(JSON.stringify(state)).toContain(marker);
-    expect(state.after.note).toBe(marker);
+    expect(state.after.tags).toEqual([marker]);
 
     // Another organization's key does not open it; the wrapped key does not unwrap under another context.
     const otherKeys = await t.api.call<Array<{ wrapped_private_key: string; kek_id: string }>>(

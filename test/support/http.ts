@@ -10,7 +10,7 @@ import { afterAll, beforeAll, inject } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
 import { LocalKeyFile } from '../../src/security/kek.js';
-import { startServer, type RunningServer } from '../../src/server/index.js';
+import { startServer, type RunningServer, type ServerOptions } from '../../src/server/index.js';
 import { useTestDatabase, type TestDatabase } from './db.js';
 
 export interface TestServer {
@@ -112,7 +112,10 @@ export class HttpClient {
 }
 
 /** beforeAll/afterAll: a test database and the HTTPS server on it. */
-export function useTestServer(env: Record<string, string> = {}): () => TestServer {
+export function useTestServer(
+  env: Record<string, string> = {},
+  more: () => Pick<ServerOptions, 'cloud'> = () => ({}),
+): () => TestServer {
   const db = useTestDatabase();
   let s: TestServer | undefined;
   let dir = '';
@@ -142,6 +145,7 @@ export function useTestServer(env: Record<string, string> = {}): () => TestServe
         secrets: { workerSecret: t.workerSecret } as never,
       },
       kek: LocalKeyFile.open(inject('cluster').kekFile),
+      ...more(),
     });
     const dispatcher = new Agent({ connect: { ca: server.tls.cert } });
     s = {

@@ -1,20 +1,40 @@
 import type { Command } from 'commander';
-import { openDatabase } from '../../db/database.js';
-import { onShutdown } from '../../lifecycle.js';
+import { runAxiom } from '../../server/run.js';
 import type { CliContext, Lazy } from '../main.js';
 
 export function registerStartCommand(program: Command, ctx: CliContext, lazy: Lazy): void {
   program
     .command('start')
-    .description('start Axiom on its embedded defaults (or DATABASE_URL) and run until interrupted')
+    .description(
+      'start Axiom on its embedded defaults (or DATABASE_URL): the database, the HTTPS API and dashboard, and the demo unless AXIOM_DEMO=false; runs until interrupted',
+    )
     .action(async () => {
       const config = lazy.config();
       const logger = lazy.logger();
-      const db = await openDatabase(config, logger);
-      onShutdown(() => db.stop());
+      const axiom = await runAxiom(config, logger);
+      const t = axiom.db.targets.user;
+      ctx.io.out('');
+      ctx.io.out(`Axiom is running at ${axiom.server.publicUrl}`);
+      if (axiom.server.tls.selfSigned)
+        ctx.io.out(
+          `  (a self-signed certificate: ${config.dataDir}/tls/cert.pem — your browser will ask you to accept it)`,
+        );
       ctx.io.out(
-        `Axiom database ready: schema version ${db.migration.version} on ${db.targets.user.host}:${db.targets.user.port}/${db.targets.user.database}`,
+        `  database: schema version ${axiom.db.migration.version} on ${t.host}:${t.port}/${t.database}`,
       );
+      if (axiom.demo && axiom.sandbox) {
+        const acct = axiom.sandbox.accounts[0];
+        ctx.io.out(
+          `  sandbox cloud: ${axiom.sandbox.endpoint} (demo AWS account ${acct?.accountId ?? '?'})`,
+        );
+        ctx.io.out('');
+        ctx.io.out('Sign in to the demo:');
+        ctx.io.out(`  organization: ${axiom.demo.organization}`);
+        ctx.io.out(`  e-mail:       ${axiom.demo.email}`);
+        ctx.io.out(`  password:     ${axiom.demo.password}`);
+        ctx.io.out(`  (kept in ${config.dataDir}/demo.json; AXIOM_DEMO=false turns the demo off)`);
+      }
+      ctx.io.out('');
       ctx.io.out('Press Ctrl-C to stop.');
       await new Promise<void>(() => {
         // Runs until SIGINT/SIGTERM: src/lifecycle.ts stops everything and exits.

@@ -176,7 +176,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: HttpDeps): void 
     method: 'POST',
     url: '/api/v1/principals',
     summary:
-      'Add a person (with an initial password they must change, or for single sign-on only).',
+      'Add a person (with an initial password, which they must replace at the first sign-in, or for single sign-on only).',
     tags: people,
     status: 201,
     body: z.object({

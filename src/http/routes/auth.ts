@@ -160,7 +160,8 @@ export function registerAuthRoutes(app: FastifyInstance, deps: HttpDeps): void {
   define(app, deps, {
     method: 'POST',
     url: '/api/v1/auth/logout-everywhere',
-    summary: 'Sign out of every session and revoke every API token of the signed-in person.',
+    summary:
+      'Sign out everywhere: every web session of the signed-in person ends (API tokens stay; revoke them one by one).',
     tags,
     handler: async ({ reply, caller }) => {
       const r = await api.call('session_revoke_all', caller);

@@ -95,7 +95,9 @@ export function define<
       ...(def.params ? { params: def.params } : {}),
       ...(auth === 'none' ? { security: [] } : {}),
     },
-    preHandler: async (req, reply) => {
+    // Before validation: a request without a session or without its CSRF token is refused as such,
+    // whatever its body looks like.
+    preValidation: async (req, reply) => {
       if (auth !== 'session') return;
       const s = sessionToken(req);
       if (!s) throw new AppError('unauthenticated', 'sign in first', { reason: 'no_session' });

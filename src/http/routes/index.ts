@@ -5,6 +5,8 @@ import type { HttpDeps } from '../server.js';
 import { registerAdminRoutes } from './admin.js';
 import { registerAuditRoutes } from './audit.js';
 import { registerAuthRoutes } from './auth.js';
+import { registerFindingRoutes } from './findings.js';
+import { registerCloudRoutes } from './cloud.js';
 import { registerRecordRoutes } from './records.js';
 import { registerSignatureRoutes } from './signatures.js';
 
@@ -21,5 +23,7 @@ export async function registerRoutes(app: FastifyInstance, deps: HttpDeps): Prom
   registerAdminRoutes(app, deps);
   registerRecordRoutes(app, deps);
   registerAuditRoutes(app, deps);
+  registerFindingRoutes(app, deps);
+  registerCloudRoutes(app, deps);
   await Promise.resolve();
 }

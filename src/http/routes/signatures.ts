@@ -182,11 +182,19 @@ export function registerSignatureRoutes(app: FastifyInstance, deps: HttpDeps): v
     body: z.object({ provider_id: z.uuid().optional() }).default({}),
     handler: async ({ params, body, caller }) => {
       // Only the challenge's signer sees it; this also refuses an expired or used challenge early.
-      const ch = await api.call<{ id: string; consumed_at?: string | null }>(
+      const ch = await api.call<{ id: string; consumed_at: string | null; expires_at: string }>(
         'signature_challenge_get',
         caller,
         params.id,
       );
+      if (ch.consumed_at)
+        throw new AppError('conflict', 'the challenge was already used by a signature', {
+          reason: 'challenge_used',
+        });
+      if (Date.parse(ch.expires_at) <= Date.now())
+        throw new AppError('gone', 'the challenge expired; ask for a new one', {
+          reason: 'challenge_expired',
+        });
       const who = await api.call<{ principal: { id: string }; organization: { slug: string } }>(
         'session_whoami',
         caller,

@@ -616,6 +616,91 @@ const instanceFilters: Record<string, Extractor<Instance>> = {
   architecture: (i) => i.architecture,
 };
 
+/** RevokeSecurityGroupIngress / RevokeSecurityGroupEgress: by rule ids, or by exact permissions. */
+function revokeRules(
+  ctx: Ctx,
+  g: SecurityGroup,
+  input: { SecurityGroupRuleIds?: string[]; IpPermissions?: sdk.IpPermission[] },
+  egress: boolean,
+): sdk.RevokeSecurityGroupIngressResult {
+  const revoked: SecurityGroupRule[] = [];
+  if (input.SecurityGroupRuleIds?.length) {
+    if (input.IpPermissions?.length)
+      throw new AwsError(
+        'InvalidParameterCombination',
+        'The parameter SecurityGroupRuleIds cannot be used with IpPermissions',
+      );
+    for (const id of input.SecurityGroupRuleIds) {
+      const rule = g.rules.find((r) => r.id === id && r.egress === egress);
+      if (!rule) throw notFound('InvalidSecurityGroupRuleId.NotFound', id);
+      revoked.push(rule);
+    }
+  } else if (input.IpPermissions?.length) {
+    for (const wanted of rulesFromPermissions(input.IpPermissions, egress, [])) {
+      const rule = g.rules.find((r) => samePeer(r, wanted));
+      if (!rule)
+        throw new AwsError(
+          'InvalidPermission.NotFound',
+          'The specified rule does not exist in this security group.',
+        );
+      revoked.push(rule);
+    }
+  } else
+    throw new AwsError(
+      'MissingParameter',
+      'The request must contain the parameter ipPermissions or securityGroupRuleIds',
+    );
+  g.rules = g.rules.filter((r) => !revoked.includes(r));
+  return {
+    Return: true,
+    RevokedSecurityGroupRules: revoked.map((r) => ({
+      SecurityGroupRuleId: r.id,
+      GroupId: g.id,
+      IsEgress: egress,
+      IpProtocol: r.protocol,
+      FromPort: r.fromPort,
+      ToPort: r.toPort,
+      CidrIpv4: r.cidrIpv4,
+      CidrIpv6: r.cidrIpv6,
+      PrefixListId: r.prefixListId,
+      ReferencedGroupId: r.referencedGroupId,
+      Description: r.description,
+    })),
+  };
+}
+
+/** AuthorizeSecurityGroupIngress / AuthorizeSecurityGroupEgress: new rule ids; duplicates refused. */
+function authorizeRules(
+  ctx: Ctx,
+  g: SecurityGroup,
+  perms: sdk.IpPermission[],
+  tagSpecs: sdk.TagSpecification[] | undefined,
+  egress: boolean,
+): sdk.AuthorizeSecurityGroupIngressResult {
+  if (!perms.length)
+    throw new AwsError('MissingParameter', 'The request must contain the parameter ipPermissions');
+  const added = rulesFromPermissions(perms, egress, tagsFromSpecs(tagSpecs, 'security-group-rule'));
+  for (const rule of added) {
+    if (rule.referencedGroupId && !ec2State(ctx).securityGroups.has(rule.referencedGroupId))
+      throw notFound('InvalidGroup.NotFound', rule.referencedGroupId);
+    if (
+      g.rules.some((r) => samePeer(r, rule)) ||
+      added.filter((r) => samePeer(r, rule)).length > 1
+    ) {
+      const peer = rule.cidrIpv4 ?? rule.cidrIpv6 ?? rule.prefixListId ?? rule.referencedGroupId;
+      throw new AwsError(
+        'InvalidPermission.Duplicate',
+        `the specified rule "peer: ${peer}, ${rule.protocol === '-1' ? 'ALL' : rule.protocol.toUpperCase()}, from port: ${rule.fromPort}, to port: ${rule.toPort}, ALLOW" already exists`,
+      );
+    }
+  }
+  for (const rule of added) {
+    rule.id = ec2Id('sgr');
+    g.rules.push(rule);
+  }
+  return { Return: true, SecurityGroupRules: added.map((r) => ruleOut(ctx, g, r)) };
+}
+
 const ops: Record<string, AnyOp> = {
   DescribeRegions: op<sdk.DescribeRegionsRequest, sdk.DescribeRegionsResult>({
     schema: s(sdk.DescribeRegions$),
@@ -1235,6 +1320,23 @@ const ops: Record<string, AnyOp> = {
       return { ...out, State: 'pending', Progress: '' };
     },
   }),
+  DeleteSnapshot: op<sdk.DeleteSnapshotRequest, Record<string, never>>({
+    schema: s(sdk.DeleteSnapshot$),
+    resource: (i, ctx) => arn(ctx, 'snapshot', i.SnapshotId ?? '*', false),
+    handler: (ctx, input) => {
+      const id = req<string>(ctx, input, 'SnapshotId');
+      const r = ec2State(ctx);
+      if (!r.snapshots.has(id)) throw notFound('InvalidSnapshot.NotFound', id);
+      const image = [...r.images.values()].find((i) => i.snapshotId === id);
+      if (image)
+        throw new AwsError(
+          'InvalidSnapshot.InUse',
+          `The snapshot ${id} is currently in use by ${image.id}`,
+        );
+      r.snapshots.delete(id);
+      return {};
+    },
+  }),
   CreateVolume: op<sdk.CreateVolumeRequest, sdk.Volume>({
     schema: s(sdk.CreateVolume$),
     handler: (ctx, input) => {
@@ -1363,53 +1465,16 @@ const ops: Record<string, AnyOp> = {
   >({
     schema: s(sdk.RevokeSecurityGroupIngress$),
     resource: (i, ctx) => arn(ctx, 'security-group', i.GroupId ?? '*'),
-    handler: (ctx, input) => {
-      const g = group(ctx, input.GroupId, input.GroupName);
-      const revoked: SecurityGroupRule[] = [];
-      if (input.SecurityGroupRuleIds?.length) {
-        if (input.IpPermissions?.length)
-          throw new AwsError(
-            'InvalidParameterCombination',
-            'The parameter SecurityGroupRuleIds cannot be used with IpPermissions',
-          );
-        for (const id of input.SecurityGroupRuleIds) {
-          const rule = g.rules.find((r) => r.id === id && !r.egress);
-          if (!rule) throw notFound('InvalidSecurityGroupRuleId.NotFound', id);
-          revoked.push(rule);
-        }
-      } else if (input.IpPermissions?.length) {
-        for (const wanted of rulesFromPermissions(input.IpPermissions, false, [])) {
-          const rule = g.rules.find((r) => samePeer(r, wanted));
-          if (!rule)
-            throw new AwsError(
-              'InvalidPermission.NotFound',
-              'The specified rule does not exist in this security group.',
-            );
-          revoked.push(rule);
-        }
-      } else
-        throw new AwsError(
-          'MissingParameter',
-          'The request must contain the parameter ipPermissions or securityGroupRuleIds',
-        );
-      g.rules = g.rules.filter((r) => !revoked.includes(r));
-      return {
-        Return: true,
-        RevokedSecurityGroupRules: revoked.map((r) => ({
-          SecurityGroupRuleId: r.id,
-          GroupId: g.id,
-          IsEgress: false,
-          IpProtocol: r.protocol,
-          FromPort: r.fromPort,
-          ToPort: r.toPort,
-          CidrIpv4: r.cidrIpv4,
-          CidrIpv6: r.cidrIpv6,
-          PrefixListId: r.prefixListId,
-          ReferencedGroupId: r.referencedGroupId,
-          Description: r.description,
-        })),
-      };
-    },
+    handler: (ctx, input) =>
+      revokeRules(ctx, group(ctx, input.GroupId, input.GroupName), input, false),
+  }),
+  RevokeSecurityGroupEgress: op<
+    sdk.RevokeSecurityGroupEgressRequest,
+    sdk.RevokeSecurityGroupEgressResult
+  >({
+    schema: s(sdk.RevokeSecurityGroupEgress$),
+    resource: (i, ctx) => arn(ctx, 'security-group', i.GroupId ?? '*'),
+    handler: (ctx, input) => revokeRules(ctx, group(ctx, input.GroupId), input, true),
   }),
   AuthorizeSecurityGroupIngress: op<
     sdk.AuthorizeSecurityGroupIngressRequest,
@@ -1418,7 +1483,6 @@ const ops: Record<string, AnyOp> = {
     schema: s(sdk.AuthorizeSecurityGroupIngress$),
     resource: (i, ctx) => arn(ctx, 'security-group', i.GroupId ?? '*'),
     handler: (ctx, input) => {
-      const g = group(ctx, input.GroupId, input.GroupName);
       let perms = input.IpPermissions ?? [];
       if (!perms.length && input.IpProtocol)
         perms = [
@@ -1429,37 +1493,29 @@ const ops: Record<string, AnyOp> = {
             IpRanges: input.CidrIp ? [{ CidrIp: input.CidrIp }] : [],
           },
         ];
-      if (!perms.length)
-        throw new AwsError(
-          'MissingParameter',
-          'The request must contain the parameter ipPermissions',
-        );
-      const added = rulesFromPermissions(
+      return authorizeRules(
+        ctx,
+        group(ctx, input.GroupId, input.GroupName),
         perms,
+        input.TagSpecifications,
         false,
-        tagsFromSpecs(input.TagSpecifications, 'security-group-rule'),
       );
-      for (const rule of added) {
-        if (rule.referencedGroupId && !ec2State(ctx).securityGroups.has(rule.referencedGroupId))
-          throw notFound('InvalidGroup.NotFound', rule.referencedGroupId);
-        if (
-          g.rules.some((r) => samePeer(r, rule)) ||
-          added.filter((r) => samePeer(r, rule)).length > 1
-        ) {
-          const peer =
-            rule.cidrIpv4 ?? rule.cidrIpv6 ?? rule.prefixListId ?? rule.referencedGroupId;
-          throw new AwsError(
-            'InvalidPermission.Duplicate',
-            `the specified rule "peer: ${peer}, ${rule.protocol === '-1' ? 'ALL' : rule.protocol.toUpperCase()}, from port: ${rule.fromPort}, to port: ${rule.toPort}, ALLOW" already exists`,
-          );
-        }
-      }
-      for (const rule of added) {
-        rule.id = ec2Id('sgr');
-        g.rules.push(rule);
-      }
-      return { Return: true, SecurityGroupRules: added.map((r) => ruleOut(ctx, g, r)) };
     },
+  }),
+  AuthorizeSecurityGroupEgress: op<
+    sdk.AuthorizeSecurityGroupEgressRequest,
+    sdk.AuthorizeSecurityGroupEgressResult
+  >({
+    schema: s(sdk.AuthorizeSecurityGroupEgress$),
+    resource: (i, ctx) => arn(ctx, 'security-group', i.GroupId ?? '*'),
+    handler: (ctx, input) =>
+      authorizeRules(
+        ctx,
+        group(ctx, input.GroupId),
+        input.IpPermissions ?? [],
+        input.TagSpecifications,
+        true,
+      ),
   }),
   ReleaseAddress: op<sdk.ReleaseAddressRequest, Record<string, never>>({
     schema: s(sdk.ReleaseAddress$),
@@ -1485,6 +1541,11 @@ const ops: Record<string, AnyOp> = {
   }),
   CreateTags: op<sdk.CreateTagsRequest, Record<string, never>>({
     schema: s(sdk.CreateTags$),
+    // Authorised per resource (the first here, every one in the handler), as AWS does.
+    resource: (i, ctx) => {
+      const id = i.Resources?.[0] ?? '*';
+      return arn(ctx, resourceTypeOf(id), id);
+    },
     handler: (ctx, input) => {
       const ids = req<string[]>(ctx, input, 'Resources');
       const tags = req<sdk.Tag[]>(ctx, input, 'Tags');
@@ -1496,6 +1557,11 @@ const ops: Record<string, AnyOp> = {
   }),
   DeleteTags: op<sdk.DeleteTagsRequest, Record<string, never>>({
     schema: s(sdk.DeleteTags$),
+    // Authorised per resource (the first here, every one in the handler), as AWS does.
+    resource: (i, ctx) => {
+      const id = i.Resources?.[0] ?? '*';
+      return arn(ctx, resourceTypeOf(id), id);
+    },
     handler: (ctx, input) => {
       const ids = req<string[]>(ctx, input, 'Resources');
       const targets = ids.map((id) => findTaggable(ctx, id));

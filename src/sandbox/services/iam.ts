@@ -6,7 +6,7 @@ import { AwsError } from '../errors.js';
 import { op, type Ctx, type AnyOp, type ServiceDef } from '../framework.js';
 import { accessKeyId, principalId, secretAccessKey } from '../ids.js';
 import { MANAGED_POLICIES } from '../managed-policies.js';
-import { parsePolicy, PolicyParseError } from '../policy.js';
+import { evaluate, parsePolicy, PolicyParseError, type PolicyDocument } from '../policy.js';
 import type { OperationSchema } from '../protocols/serde.js';
 import type { IamRole, IamUser, PasswordPolicy } from '../state.js';
 import { date, page, req, setTags } from '../util.js';
@@ -663,6 +663,68 @@ const ops: Record<string, AnyOp> = {
   ListAccountAliases: op<sdk.ListAccountAliasesRequest, sdk.ListAccountAliasesResponse>({
     schema: s(sdk.ListAccountAliases$),
     handler: (ctx) => ({ AccountAliases: [ctx.account.name], IsTruncated: false }),
+  }),
+  SimulatePrincipalPolicy: op<sdk.SimulatePrincipalPolicyRequest, sdk.SimulatePolicyResponse>({
+    schema: s(sdk.SimulatePrincipalPolicy$),
+    resource: (i) => i.PolicySourceArn ?? '*',
+    handler: (ctx, input) => {
+      // The principal's identity policies (plus PolicyInputList), intersected with the
+      // permissions boundary given in PermissionsBoundaryPolicyInputList — which is how a session
+      // policy's effect is simulated. Resource policies and SCPs are not part of it.
+      const source = req<string>(ctx, input, 'PolicySourceArn');
+      const actions = req<string[]>(ctx, input, 'ActionNames');
+      const m = /^arn:aws:iam::(\d{12}):(role|user)\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]+)$/.exec(source);
+      if (!m) throw new AwsError('InvalidInput', `Invalid ARN: ${source}`);
+      if (m[1] !== ctx.account.id) throw noSuchEntity(`The entity ${source} cannot be found.`);
+      const entity =
+        m[2] === 'role' ? ctx.account.iam.roles.get(m[3]!) : ctx.account.iam.users.get(m[3]!);
+      if (!entity || entity.arn !== source)
+        throw noSuchEntity(`The ${m[2]} with name ${m[3]} cannot be found.`);
+      const parse = (texts: string[] | undefined): PolicyDocument[] =>
+        (texts ?? []).map((t) => {
+          try {
+            return parsePolicy(t);
+          } catch (e) {
+            throw new AwsError(
+              'MalformedPolicyDocument',
+              e instanceof PolicyParseError ? e.message : 'Syntax errors in policy.',
+            );
+          }
+        });
+      const identity = [
+        ...ctx.engine.documents(entity.inline, entity.attached),
+        ...parse(input.PolicyInputList),
+      ];
+      const boundary = parse(input.PermissionsBoundaryPolicyInputList);
+      const resources = input.ResourceArns?.length ? input.ResourceArns : ['*'];
+      const results: sdk.EvaluationResult[] = [];
+      for (const action of actions)
+        for (const resource of resources) {
+          const request = {
+            action,
+            resource,
+            context: { 'aws:PrincipalAccount': ctx.account.id, 'aws:PrincipalArn': source },
+          };
+          let decision = evaluate(identity, request);
+          if (decision === 'allow' && boundary.length) {
+            const b = evaluate(boundary, request);
+            if (b !== 'allow') decision = b;
+          }
+          results.push({
+            EvalActionName: action,
+            EvalResourceName: resource,
+            EvalDecision:
+              decision === 'allow'
+                ? 'allowed'
+                : decision === 'explicit-deny'
+                  ? 'explicitDeny'
+                  : 'implicitDeny',
+            MatchedStatements: [],
+            MissingContextValues: [],
+          });
+        }
+      return { EvaluationResults: results, IsTruncated: false };
+    },
   }),
   TagRole: op<sdk.TagRoleRequest, Record<string, never>>({
     schema: s(sdk.TagRole$),

@@ -1,0 +1,286 @@
+// `axiom login`, `axiom logout`, `axiom whoami` and `axiom token create`: the CLI signs in to the
+// HTTPS API like any client (the password is checked in the database), keeps the session token in
+// <data dir>/cli-session (mode 0600), and creates personal API tokens that are shown once.
+import type { Command } from 'commander';
+import { read } from 'read';
+import { AppError } from '../../errors.js';
+import {
+  clientFor,
+  forgetSession,
+  parseServerUrl,
+  readStoredSession,
+  sessionFile,
+  storeSession,
+  type AxiomClient,
+} from '../client.js';
+import type { CliContext, Lazy } from '../main.js';
+
+interface Whoami {
+  principal: { id: string; email: string; display_name: string };
+  organization: { id: string; slug: string; name: string };
+  session: { id: string; kind: string; expires_at: string };
+}
+
+const slugRule = /^[a-z0-9][a-z0-9-]{1,62}$/;
+const scopeRule =
+  /^([a-z]+):([a-z]+)(?:@([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}))?$/;
+
+function usage(message: string, reason: string): AppError {
+  return new AppError('invalid_input', message, { reason });
+}
+
+/** Everything on standard input (for --password-stdin), without the final line break. */
+async function readAll(input: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of input) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+}
+
+/** Ask on the terminal (the prompt goes to stderr; a silent prompt does not echo what is typed). */
+async function ask(ctx: CliContext, prompt: string, silent = false): Promise<string> {
+  const answer = await read({
+    prompt,
+    silent,
+    replace: '',
+    input: ctx.stdin ?? process.stdin,
+    output: ctx.promptOutput ?? process.stderr,
+  });
+  // A silent prompt swallows the Enter key's echo too: end the line.
+  if (silent) (ctx.promptOutput ?? process.stderr).write('\n');
+  // A password is taken as typed; names and addresses without stray spaces.
+  return silent ? String(answer) : String(answer).trim();
+}
+
+async function withClient<T>(
+  ctx: CliContext,
+  lazy: Lazy,
+  url: string | undefined,
+  fn: (client: AxiomClient) => Promise<T>,
+): Promise<T> {
+  const client = clientFor(lazy.config(), ctx.env, { url });
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+function describe(who: Whoami, url: string): string {
+  return (
+    `signed in to ${url} as ${who.principal.display_name} <${who.principal.email}>` +
+    ` in ${who.organization.slug} (session expires ${who.session.expires_at})`
+  );
+}
+
+export function registerAuthCommands(program: Command, ctx: CliContext, lazy: Lazy): void {
+  program
+    .command('login')
+    .description('sign in to an Axiom server; the session is kept in <data dir>/cli-session (0600)')
+    .option('--organization <slug>', 'organization slug (asked when missing)')
+    .option('--email <email>', 'e-mail address (asked when missing)')
+    .option('--password-stdin', 'read the password from standard input (for scripts)')
+    .option('--url <url>', 'the server (default AXIOM_URL, else https://localhost:8443)')
+    .option('--json', 'print who signed in as JSON')
+    .action(
+      async (opts: {
+        organization?: string;
+        email?: string;
+        passwordStdin?: boolean;
+        url?: string;
+        json?: boolean;
+      }) => {
+        const config = lazy.config();
+        // The server first: a bad --url or certificate setting fails before anything is asked.
+        if (opts.url) parseServerUrl(opts.url);
+        if (opts.passwordStdin && (!opts.organization || !opts.email))
+          throw usage(
+            '--password-stdin needs --organization and --email (standard input carries the password only)',
+            'usage',
+          );
+        const organization = opts.organization ?? (await ask(ctx, 'Organization: '));
+        if (!slugRule.test(organization))
+          throw usage(`"${organization}" is not an organization slug`, 'invalid_organization');
+        const email = opts.email ?? (await ask(ctx, 'E-mail: '));
+        if (!/^[^@\s]{1,64}@[^@\s]{1,255}$/.test(email))
+          throw usage('the e-mail address must look like name@domain', 'invalid_email');
+        const password = opts.passwordStdin
+          ? await readAll(ctx.stdin ?? process.stdin)
+          : await ask(ctx, 'Password: ', true);
+        if (!password) throw usage('a password is required', 'invalid_password');
+
+        await withClient(ctx, { ...lazy, config: () => config }, opts.url, async (anon) => {
+          type Session = { token: string; session_id: string; expires_at: string };
+          const signIn = (newPassword?: string) =>
+            anon.call<Session>('POST', '/api/v1/auth/login', {
+              body: {
+                organization,
+                email,
+                password,
+                client: 'cli',
+                ...(newPassword ? { new_password: newPassword } : {}),
+              },
+              auth: false,
+            });
+          let s: Session;
+          try {
+            s = await signIn();
+          } catch (e) {
+            // An expired password, or one an administrator set: the person chooses a new one now.
+            const mustChange =
+              e instanceof AppError &&
+              (e.reason === 'password_change_required' || e.reason === 'password_expired');
+            if (!mustChange) throw e;
+            if (opts.passwordStdin)
+              throw new AppError(
+                'unauthenticated',
+                `${e.publicMessage}: run \`axiom login\` in a terminal to choose a new password`,
+                { reason: e.reason },
+              );
+            ctx.io.err(e.publicMessage);
+            const next = await ask(ctx, 'New password: ', true);
+            if ((await ask(ctx, 'New password again: ', true)) !== next)
+              throw usage('the new passwords differ; nothing was changed', 'password_mismatch');
+            s = await signIn(next);
+          }
+          storeSession(config.dataDir, {
+            url: anon.opts.url,
+            token: s.token,
+            session_id: s.session_id,
+            expires_at: s.expires_at,
+          });
+          const client = clientFor(
+            config,
+            { ...ctx.env, AXIOM_TOKEN: s.token },
+            {
+              url: anon.opts.url,
+            },
+          );
+          try {
+            const who = await client.call<Whoami>('GET', '/api/v1/auth/session');
+            if (opts.json)
+              ctx.io.json({
+                url: anon.opts.url,
+                principal: who.principal,
+                organization: who.organization,
+                session: { id: who.session.id, expires_at: who.session.expires_at },
+                session_file: sessionFile(config.dataDir),
+              });
+            else ctx.io.out(describe(who, anon.opts.url));
+          } finally {
+            await client.close();
+          }
+        });
+      },
+    );
+
+  program
+    .command('logout')
+    .description('end the stored session (on the server too) and forget it')
+    .action(async () => {
+      const config = lazy.config();
+      const stored = readStoredSession(config.dataDir);
+      if (!stored) {
+        ctx.io.out('not signed in');
+        return;
+      }
+      try {
+        await withClient(
+          { ...ctx, env: { ...ctx.env, AXIOM_TOKEN: stored.token } },
+          lazy,
+          stored.url,
+          async (c) => await c.call('POST', '/api/v1/auth/logout'),
+        );
+      } catch (e) {
+        // An expired or revoked session is over already; anything else is reported, the file still goes.
+        if (!(e instanceof AppError && e.code === 'unauthenticated')) {
+          forgetSession(config.dataDir);
+          throw e;
+        }
+      }
+      forgetSession(config.dataDir);
+      ctx.io.out(`signed out of ${stored.url}`);
+    });
+
+  program
+    .command('whoami')
+    .description('who the CLI is signed in as (AXIOM_TOKEN, else the stored session)')
+    .option('--url <url>', 'the server (default AXIOM_URL, else the stored session’s)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { url?: string; json?: boolean }) => {
+      await withClient(ctx, lazy, opts.url, async (c) => {
+        const who = await c.call<Whoami>('GET', '/api/v1/auth/session');
+        if (opts.json) ctx.io.json({ url: c.opts.url, ...who, csrf_token: undefined });
+        else ctx.io.out(describe(who, c.opts.url));
+      });
+    });
+
+  const token = program.command('token').description('personal API tokens');
+  token
+    .command('create')
+    .description('create a personal API token (shown once; stored hashed by the server)')
+    .requiredOption('--name <name>', 'what the token is for (1-100 characters)')
+    .requiredOption('--expires-in-days <days>', 'lifetime in days (1-365)')
+    .option(
+      '--scope <domain:level[@facility]...>',
+      'limit the token to these grants (never more than yours), e.g. audit:read',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option('--url <url>', 'the server (default AXIOM_URL, else the stored session’s)')
+    .option('--json', 'print the token and its details as JSON')
+    .action(
+      async (opts: {
+        name: string;
+        expiresInDays: string;
+        scope?: string[];
+        url?: string;
+        json?: boolean;
+      }) => {
+        const name = opts.name.trim();
+        if (name.length < 1 || name.length > 100)
+          throw usage('--name has 1 to 100 characters', 'invalid_name');
+        if (
+          !/^\d{1,3}$/.test(opts.expiresInDays) ||
+          +opts.expiresInDays < 1 ||
+          +opts.expiresInDays > 365
+        )
+          throw usage('--expires-in-days is a whole number from 1 to 365', 'invalid_expiry');
+        const scope = (opts.scope ?? []).map((s) => {
+          const m = scopeRule.exec(s);
+          if (!m)
+            throw usage(
+              `--scope ${s}: expected domain:level or domain:level@<facility id>, e.g. audit:read`,
+              'invalid_scope',
+            );
+          return { domain: m[1]!, level: m[2]!, facility_id: m[3] ?? null };
+        });
+        await withClient(ctx, lazy, opts.url, async (c) => {
+          const t = await c.call<{
+            token: string;
+            session_id: string;
+            expires_at: string;
+            name?: string;
+          }>('POST', '/api/v1/tokens', {
+            body: {
+              name,
+              expires_in_days: Number(opts.expiresInDays),
+              ...(scope.length ? { scope } : {}),
+            },
+          });
+          if (opts.json) {
+            ctx.io.json({ ...t, name, scope: scope.length ? scope : null });
+            return;
+          }
+          ctx.io.out(`created API token "${name}" (id ${t.session_id}, expires ${t.expires_at})`);
+          ctx.io.out(
+            scope.length
+              ? `scope: ${scope.map((x) => `${x.domain}:${x.level}${x.facility_id ? '@' + x.facility_id : ''}`).join(', ')}`
+              : 'scope: all of your grants',
+          );
+          ctx.io.out('it is shown only now; keep it secret');
+          ctx.io.out(`AXIOM_TOKEN=${t.token}`);
+        });
+      },
+    );
+}

@@ -1,0 +1,326 @@
+// `axiom connection ...`, `axiom scan` (both through the HTTPS API) and `axiom worker` (the job
+// worker alone, on the installation). See docs/cli.md.
+import { Option, type Command } from 'commander';
+import type { Connection, TestReport } from '../../cloud/connections.js';
+import { AppError } from '../../errors.js';
+import { onShutdown } from '../../lifecycle.js';
+import { awsAccessKeyIdPattern } from '../../security/redact.js';
+import { loadConfig } from '../../config/index.js';
+import { clientFor } from '../client.js';
+import { ExitCode, type CliContext, type Lazy } from '../main.js';
+
+type Onboarded = Connection & {
+  onboarding: {
+    scanRole: {
+      trustPolicy: unknown;
+      permissionsPolicy: unknown;
+      cloudFormation: string;
+      terraform: string;
+    };
+  };
+};
+
+function refuseKeys(values: unknown[]): void {
+  for (const v of values) {
+    awsAccessKeyIdPattern.lastIndex = 0;
+    if (typeof v === 'string' && awsAccessKeyIdPattern.test(v))
+      throw new AppError(
+        'invalid_input',
+        'Axiom never accepts AWS access keys: connect with an IAM role ARN',
+        {
+          reason: 'credentials_refused',
+        },
+      );
+  }
+}
+
+interface CallApi {
+  call<T>(method: 'GET' | 'POST' | 'DELETE', route: string, body?: unknown): Promise<T>;
+}
+
+/** The CLI's HTTPS client (src/cli/client.ts): AXIOM_TOKEN or the stored `axiom login` session. */
+async function withClient<T>(
+  ctx: CliContext,
+  url: string | undefined,
+  fn: (c: CallApi) => Promise<T>,
+): Promise<T> {
+  const client = clientFor(loadConfig(ctx.env), ctx.env, { url });
+  try {
+    return await fn({
+      call: <R>(method: 'GET' | 'POST' | 'DELETE', route: string, body?: unknown) =>
+        client.call<R>(method, route, body === undefined ? {} : { body }),
+    });
+  } finally {
+    await client.close();
+  }
+}
+
+const uuidArg = (v: string): string => {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v))
+    throw new AppError('invalid_input', `${v} is not an id (a UUID)`, { reason: 'invalid_id' });
+  return v;
+};
+
+function printConnection(ctx: CliContext, c: Onboarded, withPolicy: boolean): void {
+  ctx.io.out(`connection ${c.id}  account ${c.account_id}  status ${c.status}`);
+  if (c.status_reason) ctx.io.out(`  ${c.status_reason}`);
+  for (const e of c.external_ids)
+    ctx.io.out(
+      `External ID: ${e.external_id}${e.current ? '' : ` (previous; presented until ${e.accepted_until})`}`,
+    );
+  if (withPolicy) {
+    ctx.io.out('Trust policy of the scan role:');
+    ctx.io.out(JSON.stringify(c.onboarding.scanRole.trustPolicy, null, 2));
+    ctx.io.out(
+      `Permissions policy, CloudFormation and Terraform: axiom connection show ${c.id} --json`,
+    );
+  }
+}
+
+export function registerCloudCommands(program: Command, ctx: CliContext, lazy: Lazy): void {
+  const urlOption = new Option(
+    '--url <url>',
+    'Axiom URL (default AXIOM_URL or https://localhost:8443)',
+  );
+  const connection = program
+    .command('connection')
+    .description('cloud account connections (over the HTTPS API)');
+
+  connection
+    .command('add')
+    .description(
+      'connect an AWS account: prints the External ID and the trust policy to create the role with',
+    )
+    .requiredOption('--facility <id>', 'facility id')
+    .requiredOption('--account <id>', 'the 12-digit AWS account id')
+    .requiredOption('--role-arn <arn>', 'the scan role ARN (arn:aws:iam::ACCOUNT:role/NAME)')
+    .option('--name <name>', 'a name for the connection')
+    .option('--regions <list>', 'comma-separated regions to scan (default: every enabled region)')
+    .option('--schedule-hours <n>', 'scan on a schedule: 1, 6, 12, 24 or 168 hours')
+    .option('--json', 'machine output')
+    .addOption(urlOption)
+    .action(
+      async (o: {
+        facility: string;
+        account: string;
+        roleArn: string;
+        name?: string;
+        regions?: string;
+        scheduleHours?: string;
+        json?: boolean;
+        url?: string;
+      }) => {
+        refuseKeys([o.facility, o.account, o.roleArn, o.name, o.regions]);
+        const body = {
+          facility_id: uuidArg(o.facility),
+          account_id: o.account,
+          role_arn: o.roleArn,
+          ...(o.name ? { name: o.name } : {}),
+          ...(o.regions ? { regions: o.regions.split(',').map((r) => r.trim()) } : {}),
+          ...(o.scheduleHours ? { schedule_hours: Number(o.scheduleHours) } : {}),
+        };
+        const c = await withClient(ctx, o.url, (api) =>
+          api.call<Onboarded>('POST', '/api/v1/connections', body),
+        );
+        if (o.json) ctx.io.json(c);
+        else {
+          printConnection(ctx, c, true);
+          ctx.io.out(`Then: axiom connection test ${c.id}`);
+        }
+      },
+    );
+
+  connection
+    .command('show <id>')
+    .description('a connection with its onboarding material')
+    .option('--json', 'machine output')
+    .addOption(urlOption)
+    .action(async (id: string, o: { json?: boolean; url?: string }) => {
+      const c = await withClient(ctx, o.url, (api) =>
+        api.call<Onboarded>('GET', `/api/v1/connections/${uuidArg(id)}`),
+      );
+      if (o.json) ctx.io.json(c);
+      else printConnection(ctx, c, true);
+    });
+
+  connection
+    .command('list')
+    .description('connections you can read')
+    .option('--json', 'machine output')
+    .addOption(urlOption)
+    .action(async (o: { json?: boolean; url?: string }) => {
+      const r = await withClient(ctx, o.url, (api) =>
+        api.call<{ connections: Connection[] }>('GET', '/api/v1/connections'),
+      );
+      if (o.json) ctx.io.json(r.connections);
+      else
+        for (const c of r.connections)
+          ctx.io.out(`${c.id}  ${c.account_id}  ${c.status}  ${c.name}`);
+    });
+
+  connection
+    .command('test <id>')
+    .description('assume the role and read once per service (exit 1 when the test fails)')
+    .option('--json', 'machine output')
+    .addOption(urlOption)
+    .action(async (id: string, o: { json?: boolean; url?: string }) => {
+      const r = await withClient(ctx, o.url, (api) =>
+        api.call<{ report: TestReport; connection: Onboarded }>(
+          'POST',
+          `/api/v1/connections/${uuidArg(id)}/test`,
+        ),
+      );
+      if (o.json) ctx.io.json(r);
+      else {
+        ctx.io.out(`${r.report.ok ? 'OK' : 'FAILED'} (${r.report.code}): ${r.report.message}`);
+        for (const cause of r.report.possibleCauses ?? []) ctx.io.out(`  - ${cause}`);
+        for (const c of r.report.checks)
+          ctx.io.out(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.action}${c.code ? ` (${c.code})` : ''}`);
+        ctx.io.out(`connection status: ${r.connection.status}`);
+      }
+      if (!r.report.ok) throw new ExitCode(1);
+    });
+
+  connection
+    .command('rotate-external-id <id>')
+    .description(
+      'issue a new External ID; the previous one is presented during the grace period only',
+    )
+    .option('--grace-hours <n>', 'grace period in hours (0 to 2160)', '24')
+    .option('--json', 'machine output')
+    .addOption(urlOption)
+    .action(async (id: string, o: { graceHours: string; json?: boolean; url?: string }) => {
+      const hours = Number(o.graceHours);
+      if (!Number.isFinite(hours) || hours < 0 || hours > 2160)
+        throw new AppError('invalid_input', '--grace-hours is from 0 to 2160', {
+          reason: 'invalid_grace',
+        });
+      const c = await withClient(ctx, o.url, (api) =>
+        api.call<Onboarded>('POST', `/api/v1/connections/${uuidArg(id)}/rotate-external-id`, {
+          grace_seconds: Math.round(hours * 3600),
+        }),
+      );
+      if (o.json) ctx.io.json(c);
+      else {
+        printConnection(ctx, c, true);
+        ctx.io.out(
+          "Update the role's trust policy (it may list both IDs during the grace period).",
+        );
+      }
+    });
+
+  connection
+    .command('disconnect <id>')
+    .description('stop every future role assumption for this connection (final)')
+    .option('--reason <text>', 'why', 'disconnected from the command line')
+    .option('--json', 'machine output')
+    .addOption(urlOption)
+    .action(async (id: string, o: { reason: string; json?: boolean; url?: string }) => {
+      const c = await withClient(ctx, o.url, (api) =>
+        api.call<Onboarded>('POST', `/api/v1/connections/${uuidArg(id)}/disconnect`, {
+          reason: o.reason,
+        }),
+      );
+      if (o.json) ctx.io.json(c);
+      else
+        ctx.io.out(`connection ${c.id} disconnected. Delete the IAM role in the account as well.`);
+    });
+
+  program
+    .command('scan')
+    .description(
+      'scan a connection now, with a progress bar; exit 0 succeeded, 1 partial or failed',
+    )
+    .requiredOption('--connection <id>', 'connection id')
+    .option('--json', 'print the scan and its resources per type as JSON')
+    .option('--timeout <seconds>', 'give up waiting after this long', '1800')
+    .addOption(urlOption)
+    .action(async (o: { connection: string; json?: boolean; timeout: string; url?: string }) => {
+      const id = uuidArg(o.connection);
+      // Loaded on use: the other commands start faster without it.
+      const { default: cliProgress } = await import('cli-progress');
+      const result = await withClient(ctx, o.url, async (api) => {
+        const started = await api.call<{ id: string }>('POST', `/api/v1/connections/${id}/scans`);
+        const bar = new cliProgress.SingleBar(
+          {
+            format:
+              'scan [{bar}] {value}/{total} services×regions | {resources} resources | {status}',
+            hideCursor: true,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        if (!o.json) bar.start(1, 0, { resources: 0, status: 'queued' });
+        const deadline = Date.now() + Number(o.timeout) * 1000;
+        type Scan = {
+          id: string;
+          status: string;
+          progress: { units_total?: number; units_done?: number; resources_found?: number };
+          errors: Array<{ unit: string; code: string; message: string }>;
+          summary: { changes?: Record<string, number>; durationMs?: number; calls?: number } | null;
+          resources_by_type: Record<string, number>;
+        };
+        let scan: Scan;
+        try {
+          for (;;) {
+            scan = await api.call<Scan>('GET', `/api/v1/scans/${started.id}`);
+            if (!o.json) {
+              bar.setTotal(Math.max(1, scan.progress.units_total ?? 1));
+              bar.update(scan.progress.units_done ?? 0, {
+                resources: scan.progress.resources_found ?? 0,
+                status: scan.status,
+              });
+            }
+            if (!['queued', 'running'].includes(scan.status)) break;
+            if (Date.now() > deadline)
+              throw new AppError(
+                'unavailable',
+                `the scan is still ${scan.status}; see axiom scan status later`,
+                { reason: 'timeout' },
+              );
+            await new Promise((r) => setTimeout(r, 500));
+          }
+        } finally {
+          if (!o.json) bar.stop();
+        }
+        return scan;
+      });
+      if (o.json)
+        ctx.io.json({
+          scan: { ...result, resources_by_type: undefined },
+          resources_by_type: result.resources_by_type,
+          findings_by_rule: null,
+        });
+      else {
+        ctx.io.out(`scan ${result.id}: ${result.status}`);
+        for (const [type, n] of Object.entries(result.resources_by_type).sort())
+          ctx.io.out(`  ${String(n).padStart(6)}  ${type}`);
+        const ch = result.summary?.changes;
+        if (ch)
+          ctx.io.out(
+            `changes: ${ch.added ?? 0} added, ${ch.changed ?? 0} changed, ${ch.removed ?? 0} removed`,
+          );
+        for (const e of result.errors) ctx.io.out(`  error ${e.unit}: ${e.code}: ${e.message}`);
+      }
+      if (result.status !== 'succeeded') throw new ExitCode(1);
+    });
+
+  program
+    .command('worker')
+    .description('run the job worker (scans, schedules) until interrupted')
+    .action(async () => {
+      const [{ openDatabase }, { startInstallationWorker }] = await Promise.all([
+        import('../../db/database.js'),
+        import('../../jobs/worker.js'),
+      ]);
+      const config = lazy.config();
+      const logger = lazy.logger();
+      const db = await openDatabase(config, logger, { migrate: false });
+      onShutdown(() => db.stop());
+      const worker = await startInstallationWorker({ config, logger, db });
+      onShutdown(() => worker.stop());
+      ctx.io.out(
+        `Axiom worker running (${config.cloud.workerConcurrency} at a time). Press Ctrl-C to stop.`,
+      );
+      await new Promise<void>(() => {});
+    });
+}

@@ -1,0 +1,129 @@
+// `axiom start` — the first minute: one command brings up the database, the HTTPS API with the
+// dashboard, the sandbox cloud and the demo organization, prints the URL and the demo sign-in, and
+// stops cleanly on SIGTERM. Run as a child process, like a person at a terminal would.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { Agent, request } from 'undici';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { connectionString } from '../../src/db/bootstrap.js';
+import { projectRoot } from '../../src/paths.js';
+
+const cluster = inject('cluster');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'axiom-start-'));
+fs.copyFileSync(path.join(cluster.workDir, 'secrets.json'), path.join(dir, 'secrets.json'));
+const dbName = `axiom_start_${randomBytes(4).toString('hex')}`;
+const env = {
+  PATH: process.env.PATH,
+  HOME: process.env.HOME,
+  AXIOM_DATA_DIR: dir,
+  DATABASE_URL: connectionString({
+    host: cluster.host,
+    port: cluster.port,
+    database: dbName,
+    user: cluster.superuser,
+    password: cluster.superuserPassword,
+  }),
+  AXIOM_HTTP_PORT: '0',
+  AXIOM_BCRYPT_COST: '4',
+  AXIOM_ORG_KEY_BITS: '2048',
+  AXIOM_DEMO_SIZE: '60',
+  AXIOM_LOG_LEVEL: 'warn',
+};
+
+afterAll(async () => {
+  const c = new pg.Client({
+    connectionString: connectionString({
+      host: cluster.host,
+      port: cluster.port,
+      database: 'postgres',
+      user: cluster.superuser,
+      password: cluster.superuserPassword,
+    }),
+  });
+  await c.connect();
+  await c.query(`drop database if exists ${dbName} with (force)`);
+  await c.end();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function start(): { child: ChildProcess; ready: Promise<string>; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'axiom.js'), 'start'], {
+    cwd: projectRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const ready = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready in time:\n${out}\n${err}`)), 90_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Press Ctrl-C to stop.')) {
+        clearTimeout(timer);
+        resolve(out);
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', () => reject(new Error(`exited before ready:\n${out}\n${err}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, ready, exited };
+}
+
+describe('axiom start', () => {
+  it('prints the URL and the demo sign-in, serves the dashboard and the API, and stops on SIGTERM; a restart keeps the demo', async () => {
+    const first = start();
+    const out = await first.ready;
+    const url = /Axiom is running at (https:\/\/localhost:\d+)/.exec(out)?.[1];
+    const password = /password: +(\S+)/.exec(out)?.[1];
+    expect(url).toBeDefined();
+    expect(out).toMatch(/organization: +demo/);
+    expect(out).toMatch(/e-mail: +admin@demo\.example\.com/);
+    expect(out).toMatch(/sandbox cloud: http:\/\/127\.0\.0\.1:\d+ \(demo AWS account \d{12}\)/);
+    // The demo sign-in is kept where only this user can read it.
+    expect(fs.statSync(path.join(dir, 'demo.json')).mode & 0o077).toBe(0);
+
+    // TLS verified against the certificate the server made, not disabled.
+    const dispatcher = new Agent({
+      connect: { ca: fs.readFileSync(path.join(dir, 'tls', 'cert.pem'), 'utf8') },
+    });
+    const page = await request(`${url}/`, { dispatcher });
+    expect(page.statusCode).toBe(200);
+    expect(await page.body.text()).toMatch(/<div id="app">/);
+    const login = await request(`${url}/api/v1/auth/login`, {
+      method: 'POST',
+      dispatcher,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        organization: 'demo',
+        email: 'admin@demo.example.com',
+        password,
+        client: 'cli',
+      }),
+    });
+    expect(login.statusCode).toBe(200);
+    const { token } = (await login.body.json()) as { token: string };
+    const who = await request(`${url}/api/v1/auth/session`, {
+      dispatcher,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(((await who.body.json()) as { organization: { slug: string } }).organization.slug).toBe(
+      'demo',
+    );
+
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(143);
+
+    // A restart reuses the database and the demo organization: the same sign-in, no second demo.
+    const second = start();
+    const again = await second.ready;
+    expect(/password: +(\S+)/.exec(again)?.[1]).toBe(password);
+    second.child.kill('SIGINT');
+    expect(await second.exited).toBe(130);
+    await dispatcher.close();
+  }, 180_000);
+});

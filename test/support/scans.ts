@@ -1,0 +1,89 @@
+// Real connections and running scans for tests that reconcile findings: api.finding_sync accepts only
+// the agent, reconciling a scan it is running for that connection (migration 060). Tests name
+// connections and scans by labels of their own; each label maps to a real connection or scan here.
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import { createConnection } from '../../src/cloud/connections.js';
+import type { Caller } from '../../src/db/api.js';
+import { DataKeys } from '../../src/security/datakeys.js';
+import { LocalKeyFile } from '../../src/security/kek.js';
+import { KekRing } from '../../src/security/kms.js';
+import type { TestDatabase } from './db.js';
+import type { TestOrg } from './fixtures.js';
+
+export interface ScanFixture {
+  /** The real connection behind a label (created at `facility` the first time). */
+  connection(label: string, facility: string): Promise<string>;
+  /**
+   * A running scan of the labelled connection: the same one for the same scan label, else the previous
+   * scan is finished and a new one started and claimed by the agent.
+   */
+  scan(
+    connectionLabel: string,
+    facility: string,
+    scanLabel?: string,
+  ): Promise<{ connectionId: string; scanId: string }>;
+}
+
+export function scanFixture(t: TestDatabase, org: TestOrg, agent: Caller): ScanFixture {
+  const keys = new DataKeys(t.api, new KekRing(LocalKeyFile.open(inject('cluster').kekFile)));
+  const connections = new Map<string, { id: string; running?: string }>();
+  const scans = new Map<string, { connectionId: string; scanId: string }>();
+
+  const connection = async (label: string, facility: string): Promise<string> => {
+    const known = connections.get(label);
+    if (known) return known.id;
+    const account = String(100_000_000_000 + Math.floor(Math.random() * 899_999_999_999));
+    const conn = await createConnection(
+      { api: t.api, dataKeys: keys, settings: { platformAccountId: '111111111111' } },
+      org.admin.caller,
+      {
+        facilityId: facility,
+        accountId: account,
+        roleArn: `arn:aws:iam::${account}:role/axiom-${randomUUID().slice(0, 8)}`,
+      },
+    );
+    const report = await keys.seal(
+      org.admin.caller,
+      org.id,
+      '{}',
+      `connection:${org.id}:${conn.id}:state`,
+    );
+    await t.api.call(
+      'connection_test_result',
+      org.admin.caller,
+      conn.id,
+      true,
+      { code: 'ok' },
+      report.sealed,
+      report.dataKeyId,
+    );
+    connections.set(label, { id: conn.id });
+    return conn.id;
+  };
+
+  const scan = async (
+    connectionLabel: string,
+    facility: string,
+    scanLabel?: string,
+  ): Promise<{ connectionId: string; scanId: string }> => {
+    if (scanLabel && scans.has(scanLabel)) return scans.get(scanLabel)!;
+    const connectionId = await connection(connectionLabel, facility);
+    const c = connections.get(connectionLabel)!;
+    if (c.running)
+      await t.api.call('scan_finish', agent, c.running, 'succeeded', [], {}, [], false);
+    const s = await t.api.call<{ id: string }>(
+      'scan_start',
+      org.admin.caller,
+      connectionId,
+      'manual',
+    );
+    await t.api.call('scan_claim', agent, s.id);
+    c.running = s.id;
+    const r = { connectionId, scanId: s.id };
+    if (scanLabel) scans.set(scanLabel, r);
+    return r;
+  };
+
+  return { connection, scan };
+}

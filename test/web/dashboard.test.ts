@@ -1,0 +1,169 @@
+// The dashboard in a real browser (Debian's Chromium via playwright-core): sign in, find what waits for
+// a decision, approve a medium-risk change with the password and a high-risk change with a security
+// key (Chromium's virtual authenticator), and see the audit chain verified. The database is the judge:
+// every outcome is checked through the api functions, not only on screen.
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addVirtualAuthenticator, launchBrowser, newPage, screenshot } from '../support/browser.js';
+import {
+  createFacility,
+  createUser,
+  createOrg,
+  type TestOrg,
+  type TestUser,
+} from '../support/fixtures.js';
+import { useTestServer } from '../support/http.js';
+
+const s = useTestServer();
+let browser: Browser;
+let page: Page;
+let org: TestOrg;
+let author: TestUser;
+let facility: string;
+
+beforeAll(async () => {
+  const t = s().db;
+  org = await createOrg(t);
+  facility = await createFacility(t, org, undefined, 'production');
+  author = await createUser(t, org, [{ domain: 'configuration', level: 'author', facility: null }]);
+  browser = await launchBrowser(s().server.tls.cert);
+  ({ page } = await newPage(browser));
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function propose(
+  kind: string,
+  itemId: string | null,
+  key: string | null,
+  content: object,
+  title: string,
+) {
+  const t = s().db;
+  const cr = await t.api.call<{ id: string; proposed_record_hash: string }>(
+    'record_propose',
+    author.caller,
+    kind,
+    facility,
+    itemId,
+    key,
+    content,
+    title,
+    'dashboard test',
+  );
+  await t.api.call('change_request_submit', author.caller, cr.id);
+  return cr;
+}
+
+async function crState(
+  id: string,
+): Promise<{ state: string; decisions: Array<{ signature_id: string | null }> }> {
+  return await s().db.api.call('change_request_get', org.admin.caller, id);
+}
+
+describe('the dashboard in Chromium', () => {
+  it('refuses a wrong password on the sign-in page, then signs in', async () => {
+    await page.goto(s().server.publicUrl);
+    await page.fill('input[name=organization]', org.slug);
+    await page.fill('input[name=email]', org.admin.email);
+    await page.fill('input[name=password]', 'not-the-password');
+    await page.click('button[type=submit]');
+    await expect.poll(() => page.locator('[role=alert]').textContent()).toMatch(/./);
+    await screenshot(page, 'sign-in-refused');
+    await page.fill('input[name=password]', org.admin.password);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[data-testid=org-name]');
+    expect(await page.textContent('[data-testid=org-name]')).toBe(`Org ${org.slug}`);
+    await screenshot(page, 'overview');
+  });
+
+  it('enrolls a security key with the virtual authenticator', async () => {
+    await addVirtualAuthenticator(page);
+    await page.goto(`${s().server.publicUrl}/#/account?tab=keys`);
+    await page.fill('[data-testid=enroll-key] input', 'virtual key');
+    await page.click('[data-testid=enroll-key] button[type=submit]');
+    await page.waitForSelector('[data-testid=security-keys] >> text=virtual key');
+    const keys = await s().db.api.call<Array<{ name: string }>>(
+      'webauthn_credential_list',
+      org.admin.caller,
+      null,
+    );
+    expect(keys.map((k) => k.name)).toContain('virtual key');
+    await screenshot(page, 'security-key-enrolled');
+  });
+
+  it('approves a medium-risk change with the password (every identification component first, §11.200)', async () => {
+    const cr = await propose(
+      'policy',
+      null,
+      'required-tags',
+      { type: 'required_tags', tags: ['Owner'] },
+      'Require the Owner tag',
+    );
+    await page.goto(`${s().server.publicUrl}/#/changes`);
+    await page.click(`text=Require the Owner tag`);
+    await page.waitForSelector('[data-testid=change-request]');
+    await screenshot(page, 'change-request');
+    await page.click('[data-testid=approve]');
+    await page.waitForSelector('[data-testid=sign-password]');
+    // The first signature of the session asks for the e-mail as well as the password.
+    expect(await page.inputValue('input[name=identification]')).toBe(org.admin.email);
+    await page.fill('input[name=sign-password]', 'wrong-password');
+    await page.click('[data-testid=sign-password] button[type=submit]');
+    await page.waitForSelector('[data-testid=sign-dialog] [role=alert]');
+    await screenshot(page, 'signature-wrong-password');
+    await page.fill('input[name=sign-password]', org.admin.password);
+    await page.click('[data-testid=sign-password] button[type=submit]');
+    await page.click('[data-testid=sign-complete]');
+    await page.waitForSelector('[data-testid=change-request] >> text=approved');
+    await screenshot(page, 'change-approved-password');
+    const after = await crState(cr.id);
+    expect(after.state).toBe('approved');
+    expect(after.decisions[0]?.signature_id).toBeTruthy();
+  });
+
+  it('approves a high-risk change (facility configuration) only with the security key', async () => {
+    const current = await s().db.api.call<Array<{ id: string; content: Record<string, unknown> }>>(
+      'record_list',
+      org.admin.caller,
+      'facility_configuration',
+      facility,
+    );
+    const cfg = current[0]!;
+    const cr = await propose(
+      'facility_configuration',
+      cfg.id,
+      null,
+      { ...cfg.content, blast_radius_cap: 2 },
+      'Cap the blast radius at 2',
+    );
+    await page.goto(`${s().server.publicUrl}/#/changes/${cr.id}`);
+    await page.click('[data-testid=approve]');
+    await page.waitForSelector('[data-testid=sign-webauthn]');
+    // A password alone does not satisfy a high-risk signature.
+    expect(await page.locator('[data-testid=sign-password]').count()).toBe(0);
+    await page.click('[data-testid=sign-webauthn]');
+    await page.click('[data-testid=sign-complete]');
+    await page.waitForSelector('[data-testid=change-request] >> text=approved');
+    await screenshot(page, 'change-approved-security-key');
+    const sigs = await s().db.api.call<Array<{ factors: string[]; record_hash: string }>>(
+      'signature_list',
+      org.admin.caller,
+      null,
+    );
+    expect(
+      sigs.some((x) => x.factors.includes('webauthn') && x.record_hash === cr.proposed_record_hash),
+    ).toBe(true);
+  });
+
+  it('shows the audit trail and verifies the chains', async () => {
+    await page.goto(`${s().server.publicUrl}/#/audit`);
+    await page.waitForSelector('[data-testid=audit-events] >> text=esignature');
+    await page.goto(`${s().server.publicUrl}/#/audit?tab=verify`);
+    await page.click('[data-testid=verify-chains]');
+    await page.waitForSelector('[data-testid=verify-result] >> text=Intact');
+    await screenshot(page, 'audit-verified');
+  });
+});
