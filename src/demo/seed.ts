@@ -148,6 +148,19 @@ export async function seedDemo(
     ['configuration', 'review', prod.id],
     ['drift', 'review', prod.id],
   ]);
+  // Olivia runs the demo's cloud account end to end: she connects it, opts in the execution roles,
+  // starts scans and approves plans in every domain at both facilities (the agent authors the plans,
+  // so she is never approving her own work).
+  await person('olivia', 'Olivia Operator', [
+    ['configuration', 'review', prod.id],
+    ['configuration', 'review', staging.id],
+    ['security', 'review', prod.id],
+    ['security', 'review', staging.id],
+    ['cost', 'review', prod.id],
+    ['cost', 'review', staging.id],
+    ['drift', 'review', prod.id],
+    ['drift', 'review', staging.id],
+  ]);
   await person('dave', 'Dave Auditor', [
     ['audit', 'read', null],
     ['cost', 'operate', staging.id],

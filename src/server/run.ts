@@ -5,7 +5,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 import { openDatabase, type OpenDatabase } from '../db/database.js';
+import { connectDemo, type DemoConnection } from '../demo/connect.js';
 import { seedDemo } from '../demo/seed.js';
+import { cloudDeps } from '../cloud/index.js';
+import { connectionString } from '../db/bootstrap.js';
+import { openQueue, type Queue } from '../jobs/queue.js';
 import { onShutdown } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
@@ -20,6 +24,10 @@ export interface DemoSignIn {
   email: string;
   password: string;
   organizationId: string;
+  /** The other demo people (the operator who runs the cloud account first). */
+  people?: Array<{ email: string; password: string; name: string }>;
+  /** The facility the demo account is connected in. */
+  facilityId?: string;
 }
 
 export interface RunningAxiom {
@@ -27,6 +35,8 @@ export interface RunningAxiom {
   server: RunningServer;
   sandbox?: Sandbox;
   demo?: DemoSignIn;
+  /** The demo account's connection and the scan started for it (null when its test failed). */
+  demoConnection?: DemoConnection;
 }
 
 function demoFile(config: Config): string {
@@ -71,12 +81,18 @@ export async function runAxiom(config: Config, logger: Logger): Promise<RunningA
       platformCredentials: sandbox.platform.credentials,
     };
   }
+  // One queue client for the server's routes and the demo's first scan.
+  let queue: Queue | undefined;
+  if (db.targets.worker) {
+    queue = await openQueue(connectionString(db.targets.worker), logger);
+    onShutdown(() => queue!.close());
+  }
   const server = await startServer({
     config,
     logger,
     db,
     kek,
-    ...(settings ? { cloud: { settings } } : {}),
+    cloud: { ...(settings ? { settings } : {}), ...(queue ? { queue } : {}) },
   });
   onShutdown(() => server.close());
   const worker = await startInstallationWorker({
@@ -101,9 +117,26 @@ export async function runAxiom(config: Config, logger: Logger): Promise<RunningA
       organizationId: seed.organization.id,
       email: seed.admin.email,
       password: seed.admin.password,
+      facilityId: seed.facilities.prod.id,
+      people: seed.people.map((p) => ({ email: p.email, password: p.password, name: p.name })),
     };
     writeDemo(config, demo);
     logger.info({ organization: demo.organization }, 'demo organization created');
   }
-  return { db, server, sandbox, demo };
+  const operator = demo.people?.find((p) => p.email.startsWith('olivia@'));
+  if (!operator || !demo.facilityId || !queue) return { db, server, sandbox, demo };
+  const demoConnection = await connectDemo({
+    api: server.api,
+    deps: cloudDeps(config, server.api, kek, settings),
+    sandbox,
+    queue,
+    operator: {
+      organization: demo.organization,
+      email: operator.email,
+      password: operator.password,
+    },
+    facilityId: demo.facilityId,
+    logger,
+  });
+  return { db, server, sandbox, demo, demoConnection };
 }

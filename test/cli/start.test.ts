@@ -115,6 +115,50 @@ describe('axiom start', () => {
       'demo',
     );
 
+    // The first minute: the demo account is already connected, its first scan runs by itself and
+    // raises findings the operator can open.
+    expect(out).toMatch(/the demo account \d{12} is connected; its first scan is running/);
+    const operator = /operator[^\n]*\n +e-mail: +(\S+)\n +password: +(\S+)/.exec(out);
+    expect(operator?.[1]).toBe('olivia@demo.example.com');
+    const opLogin = await request(`${url}/api/v1/auth/login`, {
+      method: 'POST',
+      dispatcher,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        organization: 'demo',
+        email: operator![1],
+        password: operator![2],
+        client: 'cli',
+      }),
+    });
+    expect(opLogin.statusCode).toBe(200);
+    const bearer = {
+      authorization: `Bearer ${((await opLogin.body.json()) as { token: string }).token}`,
+    };
+    const get = async <T>(p: string): Promise<T> => {
+      const r = await request(`${url}${p}`, { dispatcher, headers: bearer });
+      expect(r.statusCode, p).toBe(200);
+      return (await r.body.json()) as T;
+    };
+    const { connections } = await get<{
+      connections: Array<{ id: string; status: string; execution_roles: Record<string, boolean> }>;
+    }>('/api/v1/connections');
+    expect(connections).toHaveLength(1);
+    expect(connections[0]!.status).toBe('active');
+    expect(connections[0]!.execution_roles).toEqual({ security: true, cost: true, drift: true });
+    let scan: { status: string } | undefined;
+    for (let i = 0; i < 120; i++) {
+      const { scans } = await get<{ scans: Array<{ status: string }> }>(
+        `/api/v1/connections/${connections[0]!.id}/scans`,
+      );
+      scan = scans[0];
+      if (scan && !['queued', 'running'].includes(scan.status)) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(scan?.status).toMatch(/^(succeeded|partial)$/);
+    const counts = await get<{ active: number; total: number }>('/api/v1/findings/counts');
+    expect(counts.active).toBeGreaterThan(5);
+
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(143);
 
@@ -122,6 +166,9 @@ describe('axiom start', () => {
     const second = start();
     const again = await second.ready;
     expect(/password: +(\S+)/.exec(again)?.[1]).toBe(password);
+    // The sandbox is regenerated on every start: the roles are made again from the External ID the
+    // database holds, the same connection passes its test and a new scan starts.
+    expect(again).toMatch(/the demo account \d{12} is connected; its first scan is running/);
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(130);
     await dispatcher.close();

@@ -32,6 +32,22 @@ export function registerStartCommand(program: Command, ctx: CliContext, lazy: La
         ctx.io.out(`  organization: ${axiom.demo.organization}`);
         ctx.io.out(`  e-mail:       ${axiom.demo.email}`);
         ctx.io.out(`  password:     ${axiom.demo.password}`);
+        const operator = axiom.demo.people?.find((p) => p.email.startsWith('olivia@'));
+        if (operator) {
+          ctx.io.out('');
+          ctx.io.out(
+            'The operator who runs the demo cloud account (findings, scans, plans, approvals):',
+          );
+          ctx.io.out(`  e-mail:       ${operator.email}`);
+          ctx.io.out(`  password:     ${operator.password}`);
+        }
+        const dc = axiom.demoConnection;
+        if (dc)
+          ctx.io.out(
+            dc.scanId
+              ? `  the demo account ${dc.accountId} is connected; its first scan is running`
+              : `  the demo account ${dc.accountId} is connected but did not pass its connection test`,
+          );
         ctx.io.out(`  (kept in ${config.dataDir}/demo.json; AXIOM_DEMO=false turns the demo off)`);
       }
       ctx.io.out('');
