@@ -138,7 +138,7 @@ async function main(): Promise<void> {
       ).rows[0]!.slug,
       'author@bench.x',
       'bench-initial-password',
-      'bench-author-password',
+      'bench-writer-pass-42',
       '{}',
     ]);
     await b.api.call(
@@ -163,7 +163,7 @@ async function main(): Promise<void> {
           await b.api.raw<{ token: string }>('session_login_password', [
             slug,
             'author@bench.x',
-            'bench-author-password',
+            'bench-writer-pass-42',
             '{}',
           ])
         ).token,
