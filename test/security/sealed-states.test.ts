@@ -209,6 +209,23 @@ describe('sealed audit states', () => {
     }
   });
 
+  it('still opens a state sealed in the database as migration 003 sealed it (pgcrypto, straight to the public key)', async () => {
+    const t = db();
+    const org = await createOrg(t, { keyIndex: 1 });
+    const state = { before: { cap: 1 }, after: { cap: 2, note: 'é' } };
+    // 003's internal.seal_state, written out: what installations stored before 084.
+    const legacy = (
+      await t.superuser.query<{ c: Buffer }>(
+        `select ext.pgp_pub_encrypt_bytea(convert_to($2::jsonb::text, 'UTF8'), k.public_key,
+                  'cipher-algo=aes256, compress-algo=0') as c
+           from core.organization_keys k where k.organization_id = $1 and k.retired_at is null`,
+        [org.id, JSON.stringify(state)],
+      )
+    ).rows[0]!.c;
+    expect(legacy.subarray(0, 4).toString('latin1')).not.toBe('AXS1');
+    expect(await unsealState(await privateKeyOf(t, org), legacy)).toEqual(state);
+  });
+
   it('still opens states sealed before migration 084 (a plain OpenPGP message to the public key)', async () => {
     const t = db();
     const org = await createOrg(t, { keyIndex: 1 });
