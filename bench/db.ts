@@ -317,6 +317,18 @@ async function main(): Promise<void> {
       'server CPU µs/op': Math.round(m!.serverCpuUs),
       target,
     });
+    // Which targets this run met, and how far the others are (a ratio to the baseline, or a rate).
+    const verdict = (name: string, value: number, target: number, unit: string): string =>
+      value >= target
+        ? `${name}: met (${unit === '×' ? value.toFixed(2) + '×' : Math.round(value).toLocaleString('en') + '/s'})`
+        : `${name}: NOT met, ${unit === '×' ? value.toFixed(2) + '×' : Math.round(value).toLocaleString('en') + '/s'} is ${Math.round((100 * value) / target)}% of the target`;
+    const verdicts = [
+      verdict('audited write', audited!.rate / raw!.rate, 0.25, '×'),
+      verdict('audit append over 100 organizations', spread!.rate / raw!.rate, 0.8, '×'),
+      verdict('audit append for one organization', single!.rate / raw!.rate, 0.4, '×'),
+      verdict('SQL verification', VERIFY_ROWS / sqlSeconds, 500_000, '/s'),
+      verdict('TypeScript verification', VERIFY_ROWS / tsSeconds, 1_000_000, '/s'),
+    ];
     const body = [
       `8 concurrent clients, durable settings (fsync on). The four workloads run in alternating ${SLICE}-second turns`,
       `until each has run ${SECONDS} s, so that the baseline and what is compared with it see the same machine (it is`,
@@ -353,6 +365,8 @@ async function main(): Promise<void> {
         },
       ]),
       `(Generating and hashing the ${VERIFY_ROWS.toLocaleString('en')} rows in TypeScript took ${(genMs / 1000).toFixed(1)} s.)`,
+      '',
+      `Targets in this run — ${verdicts.join('; ')}.`,
       '',
       PROFILE,
     ].join('\n');
