@@ -40,6 +40,13 @@ transaction per call as in production, the difference between a run of 60 calls 
 | raw single-row INSERT (the baseline) | 144,000 | 147,000 | — |
 | chain verification in SQL, per record (one organization, 20,000 events) | 43,200 | 31,000 | −28% |
 
+Measured again the same way after main (up to migration 060) was merged and the migrations renumbered 080–085
+(2026-12-02; main at 504fc62 against the merged branch, 100 controlled records, 70 calls minus 10 calls, no errors):
+audited write 10,550,000 → 6,740,000 instructions per call (−36%), audit append 1,520,000 → 1,110,000 (−27%), raw
+INSERT 124,000 on both. The rates in the table above do not show the difference as clearly: on a machine this loaded
+the baseline itself moves by a factor of two between runs, and the same interleaved benchmark run on main minutes
+apart gave 0.17× / 0.52× / 0.56× (load 6.4).
+
 What the audited write spent, and the changes (migrations 080–085, numbered 050–055 when measured):
 
 - **RLS identity, ~17 times per call** (once per statement per tenant table): each evaluation hashed the token
