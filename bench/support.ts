@@ -12,6 +12,8 @@ import { loadOrCreateSecrets, type InstallationSecrets } from '../src/db/secrets
 
 export interface BenchCluster {
   secrets: InstallationSecrets;
+  /** CPU seconds used so far by the server: the postmaster and all its children (Linux; 0 elsewhere). */
+  serverCpuSeconds(): number;
   target(role: 'superuser' | 'axiom_user' | 'axiom_owner'): ConnectionTarget;
   api: Api;
   pools: pg.Pool[];
@@ -56,6 +58,7 @@ export async function startBenchCluster(): Promise<BenchCluster> {
   const api = new Api(pool('axiom_user', 16));
   return {
     secrets,
+    serverCpuSeconds: () => serverCpuSeconds(path.join(dir, 'pg', 'postmaster.pid')),
     target: (role) => targets[role],
     api,
     pools,
@@ -66,6 +69,28 @@ export async function startBenchCluster(): Promise<BenchCluster> {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** utime + stime of a process and of its children that are still running, from /proc (Linux). */
+function serverCpuSeconds(pidFile: string): number {
+  if (!fs.existsSync('/proc/self/stat')) return 0;
+  const postmaster = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+  const ticks = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // Fields after the command name (which may contain spaces): state ppid ... utime(12) stime(13).
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(entry) === postmaster || Number(f[1]) === postmaster)
+      total += (Number(f[11]) + Number(f[12])) / ticks;
+  }
+  return total;
 }
 
 /** Run `op` from `clients` concurrent loops for `seconds`; returns operations per second. */
@@ -88,4 +113,53 @@ export async function throughput(
   );
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
   return { rate: ops / elapsed, ops };
+}
+
+export interface Workload {
+  name: string;
+  op: (client: number, i: number) => Promise<void>;
+}
+
+export interface Measured {
+  name: string;
+  ops: number;
+  seconds: number;
+  rate: number;
+  /** Server CPU (every PostgreSQL process of the cluster) per operation, in microseconds. */
+  serverCpuUs: number;
+}
+
+/**
+ * Run the workloads in turns of `slice` seconds each (A, B, C, A, B, C, ...) until each has run for
+ * `seconds`: a baseline and the workloads compared with it see the same machine, even when other
+ * work on a shared machine comes and goes during the run.
+ */
+export async function interleaved(
+  b: BenchCluster,
+  clients: number,
+  seconds: number,
+  slice: number,
+  workloads: Workload[],
+): Promise<Measured[]> {
+  const out = workloads.map((w) => ({ name: w.name, ops: 0, seconds: 0, cpu: 0 }));
+  const rounds = Math.max(1, Math.round(seconds / slice));
+  // Each client of each workload numbers its operations across all turns (unique keys stay unique).
+  const next = workloads.map(() => new Array<number>(clients).fill(0));
+  for (let r = 0; r < rounds; r++) {
+    for (const [k, w] of workloads.entries()) {
+      const cpu0 = b.serverCpuSeconds();
+      const t0 = process.hrtime.bigint();
+      const res = await throughput(clients, slice, (c) => w.op(c, next[k]![c]!++));
+      out[k]!.seconds += Number(process.hrtime.bigint() - t0) / 1e9;
+      out[k]!.ops += res.ops;
+      out[k]!.cpu += b.serverCpuSeconds() - cpu0;
+    }
+  }
+  return out.map((o) => ({
+    name: o.name,
+    ops: o.ops,
+    seconds: o.seconds,
+    rate: o.ops / o.seconds,
+    serverCpuUs: o.ops ? (o.cpu * 1e6) / o.ops : 0,
+  }));
 }

@@ -11,7 +11,8 @@ create extension if not exists pgcrypto with schema ext;
 revoke execute on all functions in schema ext from public;
 grant execute on function
   ext.digest(bytea, text), ext.hmac(bytea, bytea, text), ext.gen_random_bytes(integer), ext.crypt(text, text),
-  ext.gen_salt(text, integer), ext.pgp_pub_encrypt_bytea(bytea, bytea, text), ext.dearmor(text)
+  ext.gen_salt(text, integer), ext.pgp_pub_encrypt_bytea(bytea, bytea, text), ext.dearmor(text),
+  ext.pgp_sym_encrypt_bytea(bytea, text, text)
   to axiom_definer;
 grant execute on function ext.hmac(bytea, bytea, text), ext.crypt(text, text) to axiom_auth;
 -- The owner uses gen_random_bytes for the installation row's defaults.

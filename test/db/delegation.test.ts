@@ -395,6 +395,33 @@ describe('every delegation refusal', () => {
     );
   });
 
+  it('refuses delegating a source grant that was revoked, and writes no grant', async () => {
+    const t = db();
+    const holder = await createUser(t, w.org, [
+      { domain: 'cost', level: 'review', facility: w.siteA },
+    ]);
+    const g = await grantOf(t, holder, w.siteA, 'cost');
+    await t.api.call('grant_revoke', w.org.admin.caller, g, 'moved on');
+    const before = (
+      await t.superuser.query<{ n: number }>(
+        'select count(*)::int as n from core.grants where source_grant_id = $1',
+        [g],
+      )
+    ).rows[0]!.n;
+    await refused(
+      t.api.call('delegation_create', holder.caller, g, w.tech.id, 'vertical', inDays(1), 'cover'),
+      'rule_violation',
+      'source_not_in_force',
+    );
+    const after = (
+      await t.superuser.query<{ n: number }>(
+        'select count(*)::int as n from core.grants where source_grant_id = $1',
+        [g],
+      )
+    ).rows[0]!.n;
+    expect({ before, after }).toEqual({ before: 0, after: 0 });
+  });
+
   it('ends a delegation when it expires, and when its source is revoked or expires', async () => {
     const t = db();
     const src = await createUser(t, w.org, [

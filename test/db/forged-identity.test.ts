@@ -9,8 +9,16 @@ import { createFacility, createOrg, refused } from '../support/fixtures.js';
 
 const db = useTestDatabase();
 
-// Every custom setting the database reads (grep current_setting in db/migrations).
-const settings = ['axiom.session_token', 'axiom.context', 'axiom.reason', 'axiom.seeding_defaults'];
+// Every custom setting the database reads (grep current_setting in db/migrations), besides the
+// per-connection caches axiom.seen_<n> and axiom.seal_<organization>, which decide nothing about who
+// sees what (test/db/fast-paths.test.ts, test/security/sealed-states.test.ts).
+const settings = [
+  'axiom.session_token',
+  'axiom.context',
+  'axiom.identity',
+  'axiom.reason',
+  'axiom.seeding_defaults',
+];
 
 async function reportingCount(client: pg.Client): Promise<Record<string, number>> {
   const tables = (
