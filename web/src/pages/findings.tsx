@@ -3,6 +3,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api } from '../api';
+import { PlanFixButton } from './plans';
 import type { Route } from '../router';
 import { navigate } from '../router';
 import {
@@ -172,9 +173,11 @@ function FindingDetail(props: { id: string }): JSX.Element {
           <h3>Evidence</h3>
           <Json value={f.evidence} />
           <div class="actions">
+            {(f.status === 'open' || f.status === 'acknowledged') && (
+              <PlanFixButton findingId={f.id} />
+            )}
             {f.status === 'open' && (
               <Button
-                kind="primary"
                 testId="acknowledge"
                 onClick={async () => {
                   await api.post(`/api/v1/findings/${f.id}/acknowledge`, {});

@@ -8,6 +8,7 @@ import { ChangesPage } from './changes';
 import { ConnectionsPage, ScanPage } from './connections';
 import { FindingsPage } from './findings';
 import { OverviewPage } from './overview';
+import { ExecutionsPage, PlansPage } from './plans';
 import { SignaturePage } from './signature';
 
 export interface PageDef {
@@ -21,6 +22,8 @@ export const pages: PageDef[] = [
   { id: 'overview', label: 'Overview', component: OverviewPage },
   { id: 'connections', label: 'Connections', component: ConnectionsPage },
   { id: 'findings', label: 'Findings', component: FindingsPage },
+  { id: 'plans', label: 'Plans', component: PlansPage },
+  { id: 'executions', label: 'Executions', component: ExecutionsPage },
   { id: 'changes', label: 'Change requests', component: ChangesPage },
   { id: 'audit', label: 'Audit', component: AuditPage },
   { id: 'admin', label: 'Administration', component: AdminPage },

@@ -1,0 +1,232 @@
+// The closed loop in a real browser (Debian's Chromium via playwright-core), against the sandbox cloud
+// with the real AWS SDK, the real database and a real worker: a finding from a scan → "Plan a fix"
+// (previews, blast radius, risk tier decided by the database) → a second person approves with an
+// e-signature (password) → Execute → the worker runs it and the timeline shows before and after →
+// a rollback is requested (a plan of its own), approved by the first person and executed → the
+// sandbox account is back as it was. The database and the sandbox are the judges.
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runScan } from '../../src/cloud/scanner.js';
+import { Api } from '../../src/db/api.js';
+import { connectionString } from '../../src/db/bootstrap.js';
+import { executionRolePolicy } from '../../src/execution/permissions.js';
+import { openQueue, type Queue } from '../../src/jobs/queue.js';
+import { startWorker, type RunningWorker } from '../../src/jobs/worker.js';
+import { createLogger } from '../../src/logger.js';
+import { diffStates, type StateDump } from '../../src/sandbox/index.js';
+import { launchBrowser, newPage, screenshot } from '../support/browser.js';
+import { cloudDeps, useSandbox } from '../support/cloud.js';
+import type { TestUser } from '../support/fixtures.js';
+import { useTestServer } from '../support/http.js';
+import { planWorld, type PlanWorld } from '../plans/support.js';
+
+const quiet = () =>
+  createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+
+const sandbox = useSandbox({
+  accounts: [
+    {
+      seed: 'web-plans',
+      size: 30,
+      regions: ['us-east-1'],
+      include: ['s3_bucket_no_public_access_block'],
+    },
+  ],
+  delays: { snapshotMs: 0, instanceTransitionMs: 0, volumeModificationMs: 0 },
+});
+let queue: Queue | undefined;
+const lazyQueue: Queue = {
+  enqueueScan: (p) => queue!.enqueueScan(p),
+  enqueueExecution: (p) => queue!.enqueueExecution(p),
+  schedule: (p, at) => queue!.schedule(p, at),
+  close: async () => {},
+};
+const s = useTestServer({}, () => ({
+  cloud: {
+    settings: {
+      endpointUrl: sandbox().endpoint,
+      platformAccountId: sandbox().platform.accountId,
+      platformCredentials: sandbox().platform.credentials,
+    },
+    queue: lazyQueue,
+  },
+}));
+let browser: Browser;
+let page: Page;
+let worker: RunningWorker;
+let workerPool: pg.Pool;
+let w: PlanWorld;
+let before: StateDump;
+let planId = '';
+
+beforeAll(async () => {
+  const t = s().db;
+  const accountId = sandbox().accounts[0]!.accountId;
+  w = await planWorld(t, {
+    accountId,
+    scanRoleArn: `arn:aws:iam::${accountId}:role/AxiomScanRole`,
+    roleArn: (cls) => `arn:aws:iam::${accountId}:role/AxiomExecution-${cls}`,
+  });
+  const conn = await t.api.call<{ external_ids: Array<{ external_id: string }> }>(
+    'connection_get',
+    w.org.admin.caller,
+    w.connectionId,
+  );
+  const externalId = conn.external_ids[0]!.external_id;
+  sandbox().control.createScanRole(accountId, { externalId });
+  for (const cls of ['security', 'cost', 'drift'] as const)
+    sandbox().control.createScanRole(accountId, {
+      externalId,
+      roleName: `AxiomExecution-${cls}`,
+      managedPolicyArns: [],
+      inlinePolicy: executionRolePolicy(cls),
+    });
+  const scan = await t.api.call<{ id: string }>(
+    'scan_start',
+    w.org.admin.caller,
+    w.connectionId,
+    'manual',
+  );
+  const outcome = await runScan(
+    {
+      ...cloudDeps(t.api, sandbox()),
+      logger: quiet(),
+      limits: { concurrency: 8, ratePerSecond: 1000, serviceBudgetMs: 60_000 },
+    },
+    w.agent,
+    w.org.id,
+    scan.id,
+  );
+  expect(outcome.status).toBe('succeeded');
+  const target = connectionString(t.target('axiom_worker'));
+  workerPool = new pg.Pool({ connectionString: target, max: 4 });
+  const workerApi = new Api(workerPool);
+  const workerCloud = cloudDeps(workerApi, sandbox());
+  worker = await startWorker({
+    connectionString: target,
+    api: workerApi,
+    workerSecret: t.workerSecret,
+    dataKeys: workerCloud.dataKeys,
+    settings: workerCloud.settings,
+    limits: { concurrency: 8, ratePerSecond: 1000, serviceBudgetMs: 60_000 },
+    logger: quiet(),
+    concurrency: 1,
+    pollIntervalMs: 100,
+    executionWait: { pollMs: 5, timeoutMs: 10_000 },
+  });
+  queue = await openQueue(target, quiet());
+  before = sandbox().control.dumpState(accountId);
+  browser = await launchBrowser(s().server.tls.cert);
+  ({ page } = await newPage(browser));
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await queue?.close();
+  await worker?.stop();
+  await workerPool?.end();
+});
+
+async function signIn(who: TestUser): Promise<void> {
+  await page.goto(s().server.publicUrl);
+  // Whoever is signed in signs out first (the page shows either the shell or the sign-in form).
+  await page.waitForSelector('[data-testid=who], input[name=organization]');
+  if (await page.locator('[data-testid=who]').count()) await page.click('text=Sign out');
+  await page.waitForSelector('input[name=organization]');
+  await page.fill('input[name=organization]', w.org.slug);
+  await page.fill('input[name=email]', who.email);
+  await page.fill('input[name=password]', who.password);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('[data-testid=org-name]');
+}
+
+async function signWithPassword(who: TestUser): Promise<void> {
+  await page.waitForSelector('[data-testid=sign-password]');
+  await page.fill('input[name=sign-password]', who.password);
+  await page.click('[data-testid=sign-password] button[type=submit]');
+  await page.click('[data-testid=sign-complete]');
+}
+
+async function plan(id: string): Promise<{ state: string; risk_tier: string }> {
+  return await s().db.api.call('plan_get', w.reviewer.caller, id);
+}
+
+async function execution(id: string): Promise<{ status: string }> {
+  return await s().db.api.call('execution_get', w.reviewer.caller, id);
+}
+
+describe('plans and executions in Chromium', () => {
+  it('plans a fix from a finding, with previews, blast radius and the risk tier', async () => {
+    await signIn(w.reviewer);
+    await page.goto(`${s().server.publicUrl}/#/findings?check_id=s3_bucket_no_public_access_block`);
+    await page.click('table tbody tr >> nth=0');
+    await page.click('[data-testid=plan-fix]');
+    await page.waitForSelector('[data-testid=plan-step]');
+    planId = /#\/plans\/([0-9a-f-]{36})/.exec(page.url())![1]!;
+    const p = await plan(planId);
+    expect(p.state).toBe('in_review');
+    expect(await page.textContent('[data-testid=risk-tier]')).toContain(p.risk_tier);
+    expect(await page.textContent('[data-testid=plan-step]')).toMatch(
+      /aws s3api put-public-access-block/,
+    );
+    await page.click('[data-testid=plan-step] >> role=tab[name="Rollback plan"]');
+    expect(await page.textContent('[data-testid=plan-step]')).toMatch(/reversib/i);
+    await screenshot(page, 'plan-proposed');
+    // The person who proposed it cannot approve it: the page offers no approval.
+    expect(await page.locator('[data-testid=approve-plan]').count()).toBe(0);
+  });
+
+  it('a second person approves with the password; executing changes the account', async () => {
+    await signIn(w.reviewer2);
+    await page.goto(`${s().server.publicUrl}/#/plans/${planId}`);
+    await page.click('[data-testid=approve-plan]');
+    await signWithPassword(w.reviewer2);
+    await expect.poll(async () => (await plan(planId)).state).toBe('effective');
+    await page.waitForSelector('[data-testid=execute-plan]');
+    await screenshot(page, 'plan-approved');
+    await page.click('[data-testid=execute-plan]');
+    await page.waitForSelector('[data-testid=execution-timeline]');
+    const executionId = /#\/executions\/([0-9a-f-]{36})/.exec(page.url())![1]!;
+    await expect
+      .poll(async () => (await execution(executionId)).status, { timeout: 60_000 })
+      .toBe('succeeded');
+    await page.waitForSelector('[data-testid=execution-timeline] >> text=verified');
+    await screenshot(page, 'execution-succeeded');
+    const changed = diffStates(before, sandbox().control.dumpState(w.accountId));
+    expect(changed.length).toBeGreaterThan(0);
+  });
+
+  it('rolls back on request (a plan of its own, approved by someone else): the account is as before', async () => {
+    await page.click('[data-testid=request-rollback]');
+    await page.fill('[role=dialog] input', 'the bucket serves a public website after all');
+    await page.click('[role=dialog] button[type=submit]');
+    await page.waitForSelector('[data-testid=plan-step]');
+    const rollbackPlan = /#\/plans\/([0-9a-f-]{36})/.exec(page.url())![1]!;
+    expect(rollbackPlan).not.toBe(planId);
+    await signIn(w.reviewer);
+    await page.goto(`${s().server.publicUrl}/#/plans/${rollbackPlan}`);
+    await page.click('[data-testid=approve-plan]');
+    await signWithPassword(w.reviewer);
+    await page.waitForSelector('[data-testid=execute-plan]');
+    await page.click('[data-testid=execute-plan]');
+    const rollbackExecution = /#\/executions\/([0-9a-f-]{36})/.exec(page.url())?.[1];
+    await page.waitForSelector('[data-testid=execution-timeline]');
+    const id = rollbackExecution ?? /#\/executions\/([0-9a-f-]{36})/.exec(page.url())![1]!;
+    await expect
+      .poll(async () => (await execution(id)).status, { timeout: 60_000 })
+      .toMatch(/^(succeeded|rolled_back)$/);
+    await screenshot(page, 'rollback-executed');
+    const restored = diffStates(before, sandbox().control.dumpState(w.accountId));
+    expect(restored).toEqual([]);
+  });
+
+  it('shows the audit chain verified after the loop (to the administrator, who holds audit)', async () => {
+    await signIn(w.org.admin);
+    await page.goto(`${s().server.publicUrl}/#/audit?tab=verify`);
+    await page.click('[data-testid=verify-chains]');
+    await page.waitForSelector('[data-testid=verify-result] >> text=Intact');
+    await screenshot(page, 'plans-audit-verified');
+  });
+});
