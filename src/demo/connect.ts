@@ -16,6 +16,7 @@ import { executionRolePolicy } from '../execution/permissions.js';
 import type { Queue } from '../jobs/queue.js';
 import type { Logger } from '../logger.js';
 import type { Sandbox } from '../sandbox/index.js';
+import { proposePlanForFindings } from '../plans/service.js';
 
 export interface DemoOperator {
   organization: string;
@@ -96,5 +97,71 @@ export async function connectDemo(opts: {
     return { connectionId: connection.id, accountId, scanId: scan.id, tested: true };
   } finally {
     await api.call('session_logout', caller).catch(() => undefined);
+  }
+}
+
+/** Findings whose fix the demo's agent proposes first: low-risk, reversible, one resource each. */
+const FIRST_PLAN_CHECKS = [
+  's3_bucket_no_public_access_block',
+  'ec2_imdsv2_not_required',
+  'ebs_volume_gp2',
+  'kms_rotation_off',
+];
+
+/**
+ * After the demo's first scan, the agent proposes a few plans (one finding each), so a newcomer finds
+ * a plan waiting for an approval. Runs in the background; gives up quietly after `timeoutMs`.
+ */
+export async function proposeFirstPlans(opts: {
+  api: Api;
+  workerSecret: string;
+  organizationId: string;
+  facilityId: string;
+  scanId: string;
+  logger: Logger;
+  max?: number;
+  timeoutMs?: number;
+}): Promise<string[]> {
+  const { api } = opts;
+  const opened = await api.raw<{ token: string }>('agent_session_open', [
+    opts.workerSecret,
+    opts.organizationId,
+  ]);
+  const agent: Caller = { token: opened.token };
+  const proposed: string[] = [];
+  try {
+    const deadline = Date.now() + (opts.timeoutMs ?? 600_000);
+    let status = 'queued';
+    while (Date.now() < deadline) {
+      status = (await api.call<{ status: string }>('scan_get', agent, opts.scanId)).status;
+      if (status !== 'queued' && status !== 'running') break;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    if (status !== 'succeeded' && status !== 'partial') return proposed;
+    const waiting = await api.call<unknown[]>('plan_list', agent, opts.facilityId, 'in_review');
+    if (waiting.length > 0) return proposed;
+    for (const check of FIRST_PLAN_CHECKS) {
+      if (proposed.length >= (opts.max ?? 3)) break;
+      const page = await api.call<{ items: Array<{ id: string }> }>('finding_list', agent, {
+        facility_id: opts.facilityId,
+        check_id: check,
+        status: 'open',
+        limit: 1,
+      });
+      const finding = page.items[0];
+      if (!finding) continue;
+      try {
+        const plan = await proposePlanForFindings<{ id: string }>(api, agent, [finding.id], {
+          title: `Fix ${check.replace(/_/g, ' ')}`,
+          reason: 'proposed by the agent after the first scan of the demo account',
+        });
+        proposed.push(plan.id);
+      } catch (e) {
+        opts.logger.warn({ err: e, check }, 'the demo agent could not propose a plan');
+      }
+    }
+    return proposed;
+  } finally {
+    await api.call('session_logout', agent).catch(() => undefined);
   }
 }

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 import { openDatabase, type OpenDatabase } from '../db/database.js';
-import { connectDemo, type DemoConnection } from '../demo/connect.js';
+import { connectDemo, proposeFirstPlans, type DemoConnection } from '../demo/connect.js';
 import { seedDemo } from '../demo/seed.js';
 import { cloudDeps } from '../cloud/index.js';
 import { connectionString } from '../db/bootstrap.js';
@@ -37,6 +37,8 @@ export interface RunningAxiom {
   demo?: DemoSignIn;
   /** The demo account's connection and the scan started for it (null when its test failed). */
   demoConnection?: DemoConnection;
+  /** The plans the agent proposes once that scan is done (ids; empty when none could be). */
+  firstPlans?: Promise<string[]>;
 }
 
 function demoFile(config: Config): string {
@@ -138,5 +140,20 @@ export async function runAxiom(config: Config, logger: Logger): Promise<RunningA
     facilityId: demo.facilityId,
     logger,
   });
-  return { db, server, sandbox, demo, demoConnection };
+  // Once the first scan is done, the agent proposes a few low-risk plans: a newcomer finds a plan
+  // waiting for a signature. In the background; a failure is logged, never fatal.
+  const firstPlans = demoConnection.scanId
+    ? proposeFirstPlans({
+        api: server.api,
+        workerSecret: db.secrets.workerSecret,
+        organizationId: demo.organizationId,
+        facilityId: demo.facilityId,
+        scanId: demoConnection.scanId,
+        logger,
+      }).catch((e: unknown) => {
+        logger.warn({ err: e }, 'the demo agent proposed no plan');
+        return [] as string[];
+      })
+    : Promise.resolve([] as string[]);
+  return { db, server, sandbox, demo, demoConnection, firstPlans };
 }

@@ -158,6 +158,18 @@ describe('axiom start', () => {
     expect(scan?.status).toMatch(/^(succeeded|partial)$/);
     const counts = await get<{ active: number; total: number }>('/api/v1/findings/counts');
     expect(counts.active).toBeGreaterThan(5);
+    // ... and the agent has proposed plans for the operator to sign (she did not author them).
+    let plans: Array<{ state: string; created_by: string; risk_tier: string }> = [];
+    for (let i = 0; i < 60 && plans.length === 0; i++) {
+      plans = await get<typeof plans>('/api/v1/plans?state=in_review');
+      if (plans.length === 0) await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(plans.length).toBeGreaterThan(0);
+    const me = await get<{ principal: { id: string } }>('/api/v1/auth/session');
+    for (const p of plans) {
+      expect(p.created_by).not.toBe(me.principal.id);
+      expect(['low', 'medium', 'high']).toContain(p.risk_tier);
+    }
 
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(143);
