@@ -68,8 +68,9 @@ async function parent(): Promise<void> {
   const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const info = JSON.parse(String((await lines.next()).value)) as ChildInfo;
   const b = await startBenchCluster();
+  // Holds the run's key-encryption key: removed at the end, whatever happens.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'axiom-bench-scan-'));
   try {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'axiom-bench-scan-'));
     const kek = LocalKeyFile.open(path.join(dir, 'kek.json'), { create: true });
     const slug = `bench-scan-${process.pid}`;
     const password = 'bench-scan-password-1';
@@ -225,6 +226,7 @@ async function parent(): Promise<void> {
   } finally {
     child.stdin.write('quit\n');
     await b.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
