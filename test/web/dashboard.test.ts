@@ -158,6 +158,21 @@ describe('the dashboard in Chromium', () => {
     ).toBe(true);
   });
 
+  it('shows each facility’s autonomy tier and blast-radius cap as its configuration record says', async () => {
+    const current = await s().db.api.call<
+      Array<{ content: Record<string, unknown>; lifecycle_state: string }>
+    >('record_list', org.admin.caller, 'facility_configuration', facility);
+    const effective = current.find((r) => r.lifecycle_state === 'effective')!.content;
+    expect(effective.blast_radius_cap).toBe(2);
+    await page.goto(`${s().server.publicUrl}/#/admin?tab=facilities`);
+    const row = page.locator('[data-testid=facilities] tbody tr', { hasText: 'production' });
+    await expect
+      .poll(() => row.textContent())
+      .toContain(String(effective.autonomy_tier).replace(/_/g, ' '));
+    expect(await row.locator('td').nth(4).textContent()).toBe('2');
+    await screenshot(page, 'facility-configuration');
+  });
+
   it('shows the audit trail and verifies the chains', async () => {
     await page.goto(`${s().server.publicUrl}/#/audit`);
     await page.waitForSelector('[data-testid=audit-events] >> text=esignature');

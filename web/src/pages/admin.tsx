@@ -4,9 +4,9 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, ApiError } from '../api';
 import type { Route } from '../router';
-import { navigate } from '../router';
+import { href, navigate } from '../router';
 import { useSession } from '../session';
-import type { Facility, GrantRow, Principal } from '../types';
+import type { Facility, GrantRow, Principal, RecordVersion } from '../types';
 import {
   Async,
   Badge,
@@ -428,6 +428,26 @@ function Facilities(props: { facilities: Facility[]; reload: () => void }): JSX.
   const [slug, setSlug] = useState('');
   const [name, setName] = useState('');
   const [env, setEnv] = useState('staging');
+  // Each facility's configuration (autonomy tier, blast-radius cap, approval expiry) is a controlled
+  // record: shown here, changed through a signed change request (Change requests → Records).
+  const configs = useAsync(
+    async () =>
+      (
+        await Promise.all(
+          props.facilities.map((f) =>
+            api
+              .get<{ records: RecordVersion[] }>('/api/v1/records/facility_configuration', {
+                facility_id: f.id,
+              })
+              .then((r) => r.records)
+              .catch(() => [] as RecordVersion[]),
+          ),
+        )
+      ).flat(),
+    [props.facilities.map((f) => f.id).join()],
+  );
+  const config = (fid: string): Record<string, unknown> | undefined =>
+    configs.data?.find((r) => r.facility_id === fid && r.lifecycle_state === 'effective')?.content;
   return (
     <>
       <Table
@@ -438,6 +458,35 @@ function Facilities(props: { facilities: Facility[]; reload: () => void }): JSX.
           { label: 'Name', render: (f) => f.name },
           { label: 'Slug', render: (f) => <Mono>{f.slug}</Mono> },
           { label: 'Environment', render: (f) => <Badge value={f.environment_tier} /> },
+          {
+            label: 'Autonomy tier',
+            render: (f) => <Badge value={String(config(f.id)?.autonomy_tier ?? '—')} />,
+          },
+          {
+            label: 'Blast-radius cap',
+            render: (f) => String(config(f.id)?.blast_radius_cap ?? '—'),
+          },
+          {
+            label: 'Approvals expire after',
+            render: (f) => {
+              const h = config(f.id)?.approval_expiry_hours;
+              return h === undefined ? '—' : `${String(h)} h`;
+            },
+          },
+          {
+            label: '',
+            render: (f) => (
+              <a
+                href={href('changes', {
+                  tab: 'records',
+                  kind: 'facility_configuration',
+                  facility_id: f.id,
+                })}
+              >
+                propose a change
+              </a>
+            ),
+          },
           { label: 'Since', render: (f) => <Time at={f.created_at} /> },
         ]}
       />
