@@ -3,22 +3,10 @@
 // (the External ID shown is the one the database issued), create the role as the customer would, test
 // the connection, start a scan and watch it finish, open its findings, see the charts, rotate the
 // External ID, see a deleted role detected as revoked, and disconnect. The database is the judge.
-import { Writable } from 'node:stream';
-import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Api } from '../../src/db/api.js';
-import { connectionString } from '../../src/db/bootstrap.js';
-import { openQueue, type Queue } from '../../src/jobs/queue.js';
-import { startWorker, type RunningWorker } from '../../src/jobs/worker.js';
-import { createLogger } from '../../src/logger.js';
 import { launchBrowser, newPage, screenshot } from '../support/browser.js';
-import {
-  cloudDeps as buildDeps,
-  customerRole,
-  deleteCustomerRole,
-  useSandbox,
-} from '../support/cloud.js';
+import { customerRole, deleteCustomerRole, useSandbox } from '../support/cloud.js';
 import {
   createFacility,
   createOrg,
@@ -26,56 +14,22 @@ import {
   type TestOrg,
   type TestUser,
 } from '../support/fixtures.js';
-import { useTestServer } from '../support/http.js';
+import type { TestServer } from '../support/http.js';
+import { useWorkerServer } from '../support/worker.js';
 
 const sandbox = useSandbox({
   accounts: [{ seed: 'web-connections', size: 40, regions: ['us-east-1'] }],
 });
-let queue: Queue | undefined;
-const lazyQueue: Queue = {
-  enqueueScan: (p) => queue!.enqueueScan(p),
-  enqueueExecution: (p) => queue!.enqueueExecution(p),
-  schedule: (p, at) => queue!.schedule(p, at),
-  close: async () => {},
-};
-const s = useTestServer({}, () => ({
-  cloud: {
-    settings: {
-      endpointUrl: sandbox().endpoint,
-      platformAccountId: sandbox().platform.accountId,
-      platformCredentials: sandbox().platform.credentials,
-    },
-    queue: lazyQueue,
-  },
-}));
+const ws = useWorkerServer(sandbox);
+const s = (): TestServer => ws().server;
 let browser: Browser;
 let page: Page;
-let worker: RunningWorker;
-let workerPool: pg.Pool;
 let org: TestOrg;
 let operator: TestUser;
 let connectionId = '';
 
 beforeAll(async () => {
   const t = s().db;
-  const target = connectionString(t.target('axiom_worker'));
-  workerPool = new pg.Pool({ connectionString: target, max: 4 });
-  const deps = buildDeps(new Api(workerPool), sandbox());
-  worker = await startWorker({
-    connectionString: target,
-    api: deps.api,
-    workerSecret: t.workerSecret,
-    dataKeys: deps.dataKeys,
-    settings: deps.settings,
-    limits: { concurrency: 8, ratePerSecond: 1000, serviceBudgetMs: 60_000 },
-    logger: createLogger({
-      level: 'silent',
-      destination: new Writable({ write: (_c, _e, cb) => cb() }),
-    }),
-    concurrency: 1,
-    pollIntervalMs: 100,
-  });
-  queue = await openQueue(target, createLogger({ level: 'silent' }));
   org = await createOrg(t);
   const facility = await createFacility(t, org, 'prod', 'production');
   operator = await createUser(t, org, [
@@ -90,9 +44,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await queue?.close();
-  await worker?.stop();
-  await workerPool?.end();
 });
 
 const account = (): string => sandbox().accounts[0]!.accountId;

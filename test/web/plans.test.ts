@@ -4,26 +4,17 @@
 // e-signature (password) → Execute → the worker runs it and the timeline shows before and after →
 // a rollback is requested (a plan of its own), approved by the first person and executed → the
 // sandbox account is back as it was. The database and the sandbox are the judges.
-import { Writable } from 'node:stream';
-import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScan } from '../../src/cloud/scanner.js';
-import { Api } from '../../src/db/api.js';
-import { connectionString } from '../../src/db/bootstrap.js';
 import { executionRolePolicy } from '../../src/execution/permissions.js';
-import { openQueue, type Queue } from '../../src/jobs/queue.js';
-import { startWorker, type RunningWorker } from '../../src/jobs/worker.js';
-import { createLogger } from '../../src/logger.js';
 import { diffStates, type StateDump } from '../../src/sandbox/index.js';
 import { launchBrowser, newPage, screenshot } from '../support/browser.js';
 import { cloudDeps, useSandbox } from '../support/cloud.js';
 import type { TestUser } from '../support/fixtures.js';
-import { useTestServer } from '../support/http.js';
+import type { TestServer } from '../support/http.js';
+import { quietLogger, useWorkerServer } from '../support/worker.js';
 import { planWorld, type PlanWorld } from '../plans/support.js';
-
-const quiet = () =>
-  createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 
 const sandbox = useSandbox({
   accounts: [
@@ -36,27 +27,10 @@ const sandbox = useSandbox({
   ],
   delays: { snapshotMs: 0, instanceTransitionMs: 0, volumeModificationMs: 0 },
 });
-let queue: Queue | undefined;
-const lazyQueue: Queue = {
-  enqueueScan: (p) => queue!.enqueueScan(p),
-  enqueueExecution: (p) => queue!.enqueueExecution(p),
-  schedule: (p, at) => queue!.schedule(p, at),
-  close: async () => {},
-};
-const s = useTestServer({}, () => ({
-  cloud: {
-    settings: {
-      endpointUrl: sandbox().endpoint,
-      platformAccountId: sandbox().platform.accountId,
-      platformCredentials: sandbox().platform.credentials,
-    },
-    queue: lazyQueue,
-  },
-}));
+const ws = useWorkerServer(sandbox);
+const s = (): TestServer => ws().server;
 let browser: Browser;
 let page: Page;
-let worker: RunningWorker;
-let workerPool: pg.Pool;
 let w: PlanWorld;
 let before: StateDump;
 let planId = '';
@@ -92,7 +66,7 @@ beforeAll(async () => {
   const outcome = await runScan(
     {
       ...cloudDeps(t.api, sandbox()),
-      logger: quiet(),
+      logger: quietLogger(),
       limits: { concurrency: 8, ratePerSecond: 1000, serviceBudgetMs: 60_000 },
     },
     w.agent,
@@ -100,23 +74,6 @@ beforeAll(async () => {
     scan.id,
   );
   expect(outcome.status).toBe('succeeded');
-  const target = connectionString(t.target('axiom_worker'));
-  workerPool = new pg.Pool({ connectionString: target, max: 4 });
-  const workerApi = new Api(workerPool);
-  const workerCloud = cloudDeps(workerApi, sandbox());
-  worker = await startWorker({
-    connectionString: target,
-    api: workerApi,
-    workerSecret: t.workerSecret,
-    dataKeys: workerCloud.dataKeys,
-    settings: workerCloud.settings,
-    limits: { concurrency: 8, ratePerSecond: 1000, serviceBudgetMs: 60_000 },
-    logger: quiet(),
-    concurrency: 1,
-    pollIntervalMs: 100,
-    executionWait: { pollMs: 5, timeoutMs: 10_000 },
-  });
-  queue = await openQueue(target, quiet());
   before = sandbox().control.dumpState(accountId);
   browser = await launchBrowser(s().server.tls.cert);
   ({ page } = await newPage(browser));
@@ -124,9 +81,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await queue?.close();
-  await worker?.stop();
-  await workerPool?.end();
 });
 
 async function signIn(who: TestUser): Promise<void> {

@@ -1,0 +1,79 @@
+// The HTTPS server and a real graphile-worker on the sandbox cloud, for tests that go through the job
+// queue (scans, executions): the server gets a queue that forwards to one opened as axiom_worker once
+// the test database exists, and the worker runs as axiom_worker with the sandbox's platform identity.
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
+import { Api } from '../../src/db/api.js';
+import { connectionString } from '../../src/db/bootstrap.js';
+import { openQueue, type Queue } from '../../src/jobs/queue.js';
+import { startWorker, type RunningWorker } from '../../src/jobs/worker.js';
+import { createLogger, type Logger } from '../../src/logger.js';
+import type { Sandbox } from '../../src/sandbox/index.js';
+import { cloudDeps } from './cloud.js';
+import { useTestServer, type TestServer } from './http.js';
+
+export const quietLogger = (): Logger =>
+  createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+
+export interface WorkerServer {
+  server: TestServer;
+  worker: RunningWorker;
+  /** The queue the server enqueues into (opened as axiom_worker). */
+  queue: Queue;
+}
+
+/**
+ * useTestServer with cloud settings from the sandbox and a worker beside it. The worker starts in a
+ * beforeAll registered after the server's, and stops (with its queue and pool) after all tests.
+ */
+export function useWorkerServer(
+  sandbox: () => Sandbox,
+  opts: { logger?: () => Logger; concurrency?: number } = {},
+): () => WorkerServer {
+  let queue: Queue | undefined;
+  // The server starts before the worker role's queue can be opened: it gets a queue that forwards.
+  const forwarding: Queue = {
+    enqueueScan: (p) => queue!.enqueueScan(p),
+    enqueueExecution: (p) => queue!.enqueueExecution(p),
+    schedule: (p, at) => queue!.schedule(p, at),
+    close: async () => {},
+  };
+  const server = useTestServer({}, () => ({
+    cloud: {
+      settings: {
+        endpointUrl: sandbox().endpoint,
+        platformAccountId: sandbox().platform.accountId,
+        platformCredentials: sandbox().platform.credentials,
+      },
+      queue: forwarding,
+    },
+  }));
+  let worker: RunningWorker | undefined;
+  let pool: pg.Pool | undefined;
+  beforeAll(async () => {
+    const t = server().db;
+    const target = connectionString(t.target('axiom_worker'));
+    pool = new pg.Pool({ connectionString: target, max: 4 });
+    const deps = cloudDeps(new Api(pool), sandbox());
+    worker = await startWorker({
+      connectionString: target,
+      api: deps.api,
+      workerSecret: t.workerSecret,
+      dataKeys: deps.dataKeys,
+      settings: deps.settings,
+      limits: { concurrency: 8, ratePerSecond: 1000, serviceBudgetMs: 60_000 },
+      logger: (opts.logger ?? quietLogger)(),
+      concurrency: opts.concurrency ?? 1,
+      pollIntervalMs: 100,
+      executionWait: { pollMs: 5, timeoutMs: 10_000 },
+    });
+    queue = await openQueue(target, quietLogger());
+  }, 120_000);
+  afterAll(async () => {
+    await queue?.close();
+    await worker?.stop();
+    await pool?.end();
+  });
+  return () => ({ server: server(), worker: worker!, queue: queue! });
+}
