@@ -1,7 +1,7 @@
 // The worker process: graphile-worker running the scan and schedule tasks with the agent's service
 // session (opened per job with the installation worker secret). `axiom start` runs it beside the
 // HTTPS server (startWorker), `axiom worker` alone.
-import { run, type JobHelpers, type Runner, type Task } from 'graphile-worker';
+import { makeWorkerUtils, run, type JobHelpers, type Runner, type Task } from 'graphile-worker';
 import type { Config } from '../config/index.js';
 import type { Api } from '../db/api.js';
 import type { OpenDatabase } from '../db/database.js';
@@ -147,6 +147,39 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
 }
 
 /**
+ * Jobs left locked by a worker that died (killed, out of memory, power loss). graphile-worker frees such
+ * a lock only after four hours. When this process is the only worker of the database — the embedded
+ * server belongs to one Axiom process — every lock found before it starts is a dead worker's: they are
+ * released at once, so an interrupted execution resumes from its recorded progress now (the executor
+ * never applies an action twice). Returns the dead workers' ids.
+ */
+export async function releaseDeadWorkerLocks(
+  connectionString: string,
+  logger: Logger,
+): Promise<string[]> {
+  const utils = await makeWorkerUtils({ connectionString, logger: graphileLogger(logger) });
+  try {
+    await utils.migrate();
+    const ids = await utils.withPgClient(async (client) => {
+      const r = await client.query<{ locked_by: string }>(
+        `select distinct locked_by from graphile_worker._private_jobs where locked_by is not null`,
+      );
+      return r.rows.map((x) => x.locked_by);
+    });
+    if (ids.length > 0) {
+      await utils.forceUnlockWorkers(ids);
+      logger.warn(
+        { workers: ids },
+        'released the jobs of workers that stopped without finishing them',
+      );
+    }
+    return ids;
+  } finally {
+    await utils.release();
+  }
+}
+
+/**
  * The worker of an installation, from its configuration: an axiom_worker pool for the api calls and the
  * queue, the key ring and the cloud settings. Used by `axiom start` and `axiom worker`.
  */
@@ -156,6 +189,8 @@ export async function startInstallationWorker(opts: {
   db: Pick<OpenDatabase, 'targets' | 'secrets'>;
   /** Settings beyond the configuration (the demo's sandbox: its endpoint and platform identity). */
   settings?: Partial<CloudSettings>;
+  /** This is the database's only worker (embedded server): release dead workers' locks at start. */
+  soleWorker?: boolean;
 }): Promise<RunningWorker> {
   const { config, logger, db } = opts;
   const [{ cloudDeps, scanLimits }, { Api, createPool }, { connectionString }, { LocalKeyFile }] =
@@ -174,6 +209,7 @@ export async function startInstallationWorker(opts: {
     LocalKeyFile.open(config.kekFile, { create: true }),
     opts.settings,
   );
+  if (opts.soleWorker) await releaseDeadWorkerLocks(target, logger);
   const worker = await startWorker({
     connectionString: target,
     api,

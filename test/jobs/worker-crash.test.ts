@@ -1,0 +1,207 @@
+// A worker killed for real (SIGKILL, in its own process) in the middle of an execution: its job stays
+// locked by the dead worker (graphile-worker would free it only after four hours); the installation's
+// next worker releases dead workers' locks at start (the embedded database has one worker), resumes
+// the execution from its recorded progress and finishes it without applying any action twice.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runScan } from '../../src/cloud/scanner.js';
+import { Api } from '../../src/db/api.js';
+import { connectionString } from '../../src/db/bootstrap.js';
+import { executionRolePolicy } from '../../src/execution/permissions.js';
+import { openQueue, type Queue } from '../../src/jobs/queue.js';
+import { releaseDeadWorkerLocks, startWorker, type RunningWorker } from '../../src/jobs/worker.js';
+import { proposePlanForFindings } from '../../src/plans/service.js';
+import { cloudDeps, useSandbox } from '../support/cloud.js';
+import { useTestDatabase } from '../support/db.js';
+import { quietLogger } from '../support/worker.js';
+import { approvePlan, planWorld, type Plan, type PlanWorld } from '../plans/support.js';
+
+const db = useTestDatabase();
+const sandbox = useSandbox({
+  accounts: [
+    {
+      seed: 'worker-crash',
+      size: 25,
+      regions: ['us-east-1'],
+      include: ['s3_bucket_no_public_access_block'],
+    },
+  ],
+});
+let w: PlanWorld;
+let target = '';
+let child: ChildProcess | undefined;
+let worker: RunningWorker | undefined;
+let pool: pg.Pool | undefined;
+let queue: Queue | undefined;
+
+interface Execution {
+  id: string;
+  status: string;
+  progress: { steps: Array<{ state: string }> } | null;
+}
+
+beforeAll(async () => {
+  const t = db();
+  const accountId = sandbox().accounts[0]!.accountId;
+  w = await planWorld(t, {
+    accountId,
+    scanRoleArn: `arn:aws:iam::${accountId}:role/AxiomScanRole`,
+    roleArn: (cls) => `arn:aws:iam::${accountId}:role/AxiomExecution-${cls}`,
+  });
+  const conn = await t.api.call<{ external_ids: Array<{ external_id: string }> }>(
+    'connection_get',
+    w.org.admin.caller,
+    w.connectionId,
+  );
+  const externalId = conn.external_ids[0]!.external_id;
+  sandbox().control.createScanRole(accountId, { externalId });
+  sandbox().control.createScanRole(accountId, {
+    externalId,
+    roleName: 'AxiomExecution-security',
+    managedPolicyArns: [],
+    inlinePolicy: executionRolePolicy('security'),
+  });
+  const scan = await t.api.call<{ id: string }>(
+    'scan_start',
+    w.org.admin.caller,
+    w.connectionId,
+    'manual',
+  );
+  const outcome = await runScan(
+    {
+      ...cloudDeps(t.api, sandbox()),
+      logger: quietLogger(),
+      limits: { concurrency: 8, ratePerSecond: 1000, serviceBudgetMs: 60_000 },
+    },
+    w.agent,
+    w.org.id,
+    scan.id,
+  );
+  expect(outcome.status).toBe('succeeded');
+  target = connectionString(t.target('axiom_worker'));
+  queue = await openQueue(target, quietLogger());
+}, 120_000);
+
+afterAll(async () => {
+  child?.kill('SIGKILL');
+  await worker?.stop();
+  await queue?.close();
+  await pool?.end();
+});
+
+async function execution(id: string): Promise<Execution> {
+  return await db().api.call<Execution>('execution_get', w.reviewer.caller, id);
+}
+
+function startChild(): Promise<ChildProcess> {
+  const sb = sandbox();
+  const p = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker-child.ts')],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: {
+        ...process.env,
+        CHILD_WORKER_DB: target,
+        CHILD_WORKER_SECRET: db().workerSecret,
+        CHILD_WORKER_KEK: inject('cluster').kekFile,
+        CHILD_WORKER_CLOUD: JSON.stringify({
+          endpointUrl: sb.endpoint,
+          platformAccountId: sb.platform.accountId,
+          platformCredentials: sb.platform.credentials,
+        }),
+      },
+    },
+  );
+  return new Promise((resolve, reject) => {
+    p.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve(p);
+    });
+    p.on('exit', (code) =>
+      reject(new Error(`the child worker exited (${code}) before it was ready`)),
+    );
+  });
+}
+
+describe('a worker killed mid-execution', () => {
+  it('leaves its job locked; the next worker releases it, resumes and applies nothing twice', async () => {
+    const t = db();
+    const sb = sandbox();
+    const page = await t.api.call<{ items: Array<{ id: string }> }>(
+      'finding_list',
+      w.reviewer.caller,
+      {
+        connection_id: w.connectionId,
+        check_id: 's3_bucket_no_public_access_block',
+        status: 'open',
+        limit: 3,
+      },
+    );
+    expect(page.items.length).toBeGreaterThan(0);
+    const plan = await proposePlanForFindings<Plan>(
+      t.api,
+      w.agent,
+      page.items.map((f) => f.id),
+    );
+    await approvePlan(t, w.reviewer, plan);
+    const steps = plan.content.steps.length;
+    // Every PutPublicAccessBlock is answered 2.5 s late: the worker is killed while it waits.
+    const fault = sb.control.injectFault({
+      kind: 'latency',
+      service: 's3',
+      operation: 'PutPublicAccessBlock',
+      latencyMs: 2500,
+    });
+    sb.control.clearCalls();
+    child = await startChild();
+    const started = await t.api.call<{ id: string }>('execution_start', w.reviewer.caller, plan.id);
+    await queue!.enqueueExecution({ organization_id: w.org.id, execution_id: started.id });
+    await expect
+      .poll(async () => (await execution(started.id)).progress?.steps[0]?.state, {
+        timeout: 30_000,
+        interval: 50,
+      })
+      .toBe('preflighted');
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGKILL');
+    await new Promise<void>((resolve) => child!.once('exit', () => resolve()));
+    child = undefined;
+    sb.control.removeFault(fault);
+    await new Promise((r) => setTimeout(r, 3000));
+
+    // The dead worker's lock is still there, and the execution is still "running".
+    const locked = await t.superuser.query<{ locked_by: string | null }>(
+      `select locked_by from graphile_worker.jobs where task_identifier = 'execute_plan'`,
+    );
+    expect(locked.rows.map((r) => r.locked_by).filter(Boolean)).toHaveLength(1);
+    expect((await execution(started.id)).status).toBe('running');
+
+    const released = await releaseDeadWorkerLocks(target, quietLogger());
+    expect(released).toEqual([locked.rows[0]!.locked_by]);
+    pool = new pg.Pool({ connectionString: target, max: 4 });
+    const deps = cloudDeps(new Api(pool), sb);
+    worker = await startWorker({
+      connectionString: target,
+      api: deps.api,
+      workerSecret: t.workerSecret,
+      dataKeys: deps.dataKeys,
+      settings: deps.settings,
+      limits: { concurrency: 4, ratePerSecond: 1000, serviceBudgetMs: 60_000 },
+      logger: quietLogger(),
+      concurrency: 1,
+      pollIntervalMs: 100,
+      executionWait: { pollMs: 5, timeoutMs: 10_000 },
+    });
+    await expect
+      .poll(async () => (await execution(started.id)).status, { timeout: 60_000, interval: 200 })
+      .toBe('succeeded');
+    // One PutPublicAccessBlock per bucket over both workers' lives: none applied twice.
+    const puts = sb.control
+      .calls({ accountId: w.accountId })
+      .filter((c) => c.operation === 'PutPublicAccessBlock' && c.status < 300);
+    expect(puts).toHaveLength(steps);
+  });
+});
