@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import type { CloudSettings } from '../cloud/aws.js';
 import { runScan, type ScanLimits } from '../cloud/scanner.js';
 import { runExecution } from '../execution/job.js';
+import { autopilot } from '../plans/autopilot.js';
 import type { WaitOptions } from '../execution/wait.js';
 import type { DataKeys } from '../security/datakeys.js';
 import {
@@ -84,6 +85,15 @@ export function tasks(
         { scanId: p.scan_id, status: outcome.status, resources: outcome.resources },
         'scan job done',
       );
+      // At auto_apply, the agent starts the low-risk fixes it has earned (the database decides).
+      const queue = queueOf(helpers);
+      const auto = await autopilot({ api: deps.api, logger: log }, agent, p.scan_id, (id) =>
+        queue.enqueueExecution({ organization_id: p.organization_id, execution_id: id }),
+      ).catch((e: unknown) => {
+        log.warn({ err: e }, 'auto-apply after the scan failed');
+        return { proposed: [], started: [] };
+      });
+      if (auto.proposed.length > 0) log.info(auto, 'auto-apply after the scan');
     },
     [TASK_EXECUTE]: async (payload, helpers) => {
       const p = parse(executePayload, payload, TASK_EXECUTE);
