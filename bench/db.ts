@@ -21,7 +21,7 @@ const VERIFY_ROWS = Number(process.env.BENCH_VERIFY_ROWS ?? 1_000_000);
 const KEK_FILE = `${process.env.TMPDIR ?? '/tmp'}/axiom-bench-kek-${process.pid}.json`;
 
 // Migration 085's verification of one organization's audit events (its first query), kept here as the
-// baseline of 086's: the window holds every column of every row, and the hash is computed above it.
+// baseline of 091's: the window holds every column of every row, and the hash is computed above it.
 const VERIFY_085 = `select count(*)::int as problems from (
   select case when x.seq <> coalesce(x.prev_seq, 0) + 1 then 'sequence_gap'
               when x.hash <> x.computed then 'hash_mismatch'
@@ -96,12 +96,12 @@ What the audited write spent, and the changes (migrations 080–085, numbered 05
   one after the other).
 - **Verification**: one organization is read in primary-key order (the window's order: no sort of wide rows),
   planned for the organization it is given, with a ROWS frame.
-- **Verification, migration 086** (2026-12-02, a 20,000-event chain under callgrind; 200,000 events timed,
+- **Verification, migration 091** (2026-12-02, a 20,000-event chain under callgrind; 200,000 events timed,
   fastest of 5, parallel query off). Per row in 085: SHA-256 9,600 instructions (valgrind hides the CPU's SHA
   extensions, so OpenSSL's generic code is counted: on the real CPU the hash of a ~230-byte row is ~0.3 µs),
   the send functions and \`array_send\` that build the encoding ~6,300, the window ~7,400 (every wide row —
   21 columns — copied into its tuplestore, read back for two lag() calls), the index scan ~2,500. Timed: the
-  index scan alone 0.025 s, the hash comparison alone 0.298 s, 085's function 0.461 s, 086's 0.430 s. 086
+  index scan alone 0.025 s, the hash comparison alone 0.298 s, 085's function 0.461 s, 091's 0.430 s. 086
   compares the hash below the window (a subquery kept apart with OFFSET 0, still in key order), so the window
   holds six narrow columns: 31,600 → 29,100 instructions per row (−8%), −7% CPU time. What remains is the
   encoding (about 1 µs per row: 17 send-function calls, each allocating a 1 KiB buffer, the array and its
@@ -329,7 +329,7 @@ async function main(): Promise<void> {
       );
     }
     await su.query('vacuum analyze audit.audit_events');
-    // Migration 086's function against 085's query (the same statement, inline, as the superuser),
+    // Migration 091's function against 085's query (the same statement, inline, as the superuser),
     // alternating, three times each; the fastest run of each counts (the machine is shared).
     let sqlSeconds = Infinity;
     let before085Seconds = Infinity;
@@ -405,7 +405,7 @@ async function main(): Promise<void> {
           target: '',
         },
         {
-          verifier: `SQL (internal.verify_event_chains, one query; 086)`,
+          verifier: `SQL (internal.verify_event_chains, one query; 091)`,
           records: VERIFY_ROWS,
           seconds: sqlSeconds,
           'records/s': Math.round(VERIFY_ROWS / sqlSeconds),

@@ -1,4 +1,4 @@
--- 086: chain verification in SQL — the same checks and answers as 085, with the window over narrow rows
+-- 091: chain verification in SQL — the same checks and answers as 085, with the window over narrow rows
 -- (issue 2 benchmark: at least 500,000 records/s).
 --
 -- In 085 the row hash was an expression of the WindowAgg's output, so the planner had the index scan
