@@ -101,7 +101,7 @@ What the audited write spent, and the changes (migrations 080–085, numbered 05
   extensions, so OpenSSL's generic code is counted: on the real CPU the hash of a ~230-byte row is ~0.3 µs),
   the send functions and \`array_send\` that build the encoding ~6,300, the window ~7,400 (every wide row —
   21 columns — copied into its tuplestore, read back for two lag() calls), the index scan ~2,500. Timed: the
-  index scan alone 0.025 s, the hash comparison alone 0.298 s, 085's function 0.461 s, 091's 0.430 s. 086
+  index scan alone 0.025 s, the hash comparison alone 0.298 s, 085's function 0.461 s, 091's 0.430 s. 091
   compares the hash below the window (a subquery kept apart with OFFSET 0, still in key order), so the window
   holds six narrow columns: 31,600 → 29,100 instructions per row (−8%), −7% CPU time. What remains is the
   encoding (about 1 µs per row: 17 send-function calls, each allocating a 1 KiB buffer, the array and its
