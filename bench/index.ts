@@ -5,6 +5,7 @@ const all: Record<string, string> = {
   scan: './scan.ts',
   http: './http.ts',
   audit: './audit.ts',
+  verify: './verify.ts',
 };
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(all);
 for (const name of wanted) {
