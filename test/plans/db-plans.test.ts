@@ -310,6 +310,11 @@ describe('approvals', () => {
       outcome: 'error',
       error_code: 'approval_expired',
     });
+    // Audited like every refusal of the trust ladder (migration 092).
+    expect((await auditEvents(t, w.org.id, 'authz.denied'))[0]!.details).toMatchObject({
+      operation: 'execution.start',
+      code: 'approval_expired',
+    });
   });
 
   it('lets an approver revoke until execution starts', async () => {
