@@ -134,6 +134,15 @@ describe('plans and executions in Chromium', () => {
 
   it('a second person approves with the password; executing changes the account', async () => {
     await signIn(w.reviewer2);
+    // The overview says what waits: the one plan to sign, and the active findings.
+    await expect.poll(() => page.textContent('[data-testid=plans-waiting]')).toBe('1');
+    const counts = await s().db.api.call<{ active: number }>(
+      'finding_counts',
+      w.reviewer2.caller,
+      {},
+    );
+    expect(await page.textContent('[data-testid=findings-active]')).toBe(String(counts.active));
+    await screenshot(page, 'overview-waiting');
     await page.goto(`${s().server.publicUrl}/#/plans/${planId}`);
     await page.click('[data-testid=approve-plan]');
     await signWithPassword(w.reviewer2);

@@ -16,6 +16,19 @@ export function OverviewPage(): JSX.Element {
       }),
     [],
   );
+  // What a newcomer looks for first: plans waiting for a signature and the active findings (each only
+  // if the person may read them; otherwise the card says so).
+  const plans = useAsync(
+    () => api.get<Array<{ id: string }>>('/api/v1/plans', { state: 'in_review' }).catch(() => null),
+    [],
+  );
+  const findings = useAsync(
+    () =>
+      api
+        .get<{ active: number; by_severity: Record<string, number> }>('/api/v1/findings/counts')
+        .catch(() => null),
+    [],
+  );
   const events = useAsync(
     () =>
       api.get<AuditEvent[]>('/api/v1/audit/events', { limit: 10 }).catch(() => [] as AuditEvent[]),
@@ -39,6 +52,42 @@ export function OverviewPage(): JSX.Element {
                 ))}
               </ul>
             )}
+          </Async>
+        </div>
+        <div class="card">
+          <h3>Plans to sign</h3>
+          <Async state={plans} what="plans">
+            {(d) =>
+              d === null ? (
+                <span class="muted">You cannot read plans here.</span>
+              ) : (
+                <>
+                  <p class="big" data-testid="plans-waiting">
+                    {d.length}
+                  </p>
+                  <a href="#/plans?state=in_review">plans waiting for approval</a>
+                </>
+              )
+            }
+          </Async>
+        </div>
+        <div class="card">
+          <h3>Active findings</h3>
+          <Async state={findings} what="findings">
+            {(d) =>
+              d === null ? (
+                <span class="muted">You cannot read findings here.</span>
+              ) : (
+                <>
+                  <p class="big" data-testid="findings-active">
+                    {d.active}
+                  </p>
+                  <a href="#/findings">
+                    {d.by_severity.critical ?? 0} critical, {d.by_severity.high ?? 0} high
+                  </a>
+                </>
+              )
+            }
           </Async>
         </div>
         <div class="card">
