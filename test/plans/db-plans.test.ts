@@ -3,10 +3,12 @@
 // forbidden thing, an authz.denied audit event). The cloud side (the job, the executor against the
 // sandbox) is in test/plans/execution-e2e.test.ts.
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setExecutionRole } from '../../src/cloud/connections.js';
 import { ACTIONS } from '../../src/execution/catalog.js';
-import type { Caller } from '../../src/db/api.js';
+import { Api, type Caller } from '../../src/db/api.js';
+import { connectionString } from '../../src/db/bootstrap.js';
 import { useTestDatabase } from '../support/db.js';
 import { agentSession, createOrg, createUser, refused, signFor } from '../support/fixtures.js';
 import {
@@ -289,7 +291,42 @@ describe('approvals', () => {
         },
       ],
     });
-    await Promise.all([approvePlan(t, w.reviewer, both), approvePlan(t, w.reviewer2, both)]);
+    // Two approvers at once, made deterministic: the first approval is left uncommitted in its own
+    // transaction; the second must wait for it (the change request is locked), then count both and
+    // make the plan effective. Without the lock it would count one and leave the plan in review.
+    const cr = both.change_request as { id: string; proposed_record_hash: string };
+    const sigA = await signFor(t, w.reviewer, { type: 'change_request', id: cr.id }, 'approved');
+    const sigB = await signFor(t, w.reviewer2, { type: 'change_request', id: cr.id }, 'approved');
+    const held = new pg.Client(connectionString(t.target('axiom_user')));
+    await held.connect();
+    try {
+      await held.query('begin');
+      await new Api(held as unknown as pg.Pool).call(
+        'change_request_approve',
+        w.reviewer.caller,
+        cr.id,
+        cr.proposed_record_hash,
+        sigA,
+        null,
+      );
+      let secondDone = false;
+      const second = t.api
+        .call<{ state: string }>(
+          'change_request_approve',
+          w.reviewer2.caller,
+          cr.id,
+          cr.proposed_record_hash,
+          sigB,
+          null,
+        )
+        .finally(() => (secondDone = true));
+      await new Promise((r) => setTimeout(r, 500));
+      expect(secondDone).toBe(false);
+      await held.query('commit');
+      expect((await second).state).toBe('approved');
+    } finally {
+      await held.end();
+    }
     got = await t.api.call<Plan>('plan_get', w.reviewer.caller, both.id);
     expect(got).toMatchObject({ state: 'effective', approvals: { given: 2, valid: 2 } });
     expect(got.change_request.state).toBe('approved');
