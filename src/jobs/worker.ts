@@ -1,7 +1,16 @@
 // The worker process: graphile-worker running the scan and schedule tasks with the agent's service
 // session (opened per job with the installation worker secret). `axiom start` runs it beside the
 // HTTPS server (startWorker), `axiom worker` alone.
-import { makeWorkerUtils, run, type JobHelpers, type Runner, type Task } from 'graphile-worker';
+import { EventEmitter } from 'node:events';
+import {
+  makeWorkerUtils,
+  run,
+  type JobHelpers,
+  type Runner,
+  type Task,
+  type WorkerEvents,
+} from 'graphile-worker';
+import pg from 'pg';
 import type { Config } from '../config/index.js';
 import type { Api } from '../db/api.js';
 import type { OpenDatabase } from '../db/database.js';
@@ -43,6 +52,8 @@ export interface WorkerDeps {
 
 export interface RunningWorker {
   runner: Runner;
+  /** The ids this process's worker pool locks jobs with (held alive by advisory locks). */
+  lockIds(): string[];
   stop(): Promise<void>;
 }
 
@@ -139,29 +150,66 @@ export function tasks(
   };
 }
 
+// A worker's liveness, visible to every other worker: for each id it locks jobs with (its pool's and
+// its workers'), it holds a session advisory lock on a connection of its own for as long as it lives.
+// A lock id whose advisory lock can be taken belongs to a worker whose connection is gone: dead.
+const LIVENESS_CLASS = 424_242;
+const livenessKey = 'select $1::int as k1, hashtext($2) as k2';
+
 export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
-  const runner = await run({
-    connectionString: deps.connectionString,
-    concurrency: deps.concurrency,
-    noHandleSignals: true,
-    pollInterval: deps.pollIntervalMs ?? 2000,
-    logger: graphileLogger(deps.logger),
-    taskList: tasks(deps, (helpers) => queueFrom(helpers)),
-  });
+  // Jobs a dead worker left locked are released first (graphile-worker would wait four hours).
+  await releaseDeadWorkerLocks(deps.connectionString, deps.logger);
+  const liveness = new pg.Client({ connectionString: deps.connectionString });
+  await liveness.connect();
+  const ids: string[] = [];
+  let holding = Promise.resolve();
+  const hold = (id: string): void => {
+    ids.push(id);
+    holding = holding
+      .then(async () => {
+        await liveness.query(`select pg_advisory_lock(k.k1, k.k2) from (${livenessKey}) k`, [
+          LIVENESS_CLASS,
+          id,
+        ]);
+      })
+      .catch((e: unknown) => deps.logger.warn({ err: e, id }, 'could not hold the liveness lock'));
+  };
+  const events = new EventEmitter() as WorkerEvents;
+  events.on('pool:create', ({ workerPool }) => hold(workerPool.id));
+  events.on('worker:create', ({ worker }) => hold(worker.workerId));
+  let runner: Runner;
+  try {
+    runner = await run({
+      connectionString: deps.connectionString,
+      concurrency: deps.concurrency,
+      noHandleSignals: true,
+      pollInterval: deps.pollIntervalMs ?? 2000,
+      logger: graphileLogger(deps.logger),
+      events,
+      taskList: tasks(deps, (helpers) => queueFrom(helpers)),
+    });
+    await holding;
+  } catch (e) {
+    await liveness.end();
+    throw e;
+  }
   return {
     runner,
+    lockIds: () => [...ids],
     stop: async () => {
       await runner.stop();
+      await holding;
+      await liveness.end();
     },
   };
 }
 
 /**
- * Jobs left locked by a worker that died (killed, out of memory, power loss). graphile-worker frees such
- * a lock only after four hours. When this process is the only worker of the database — the embedded
- * server belongs to one Axiom process — every lock found before it starts is a dead worker's: they are
- * released at once, so an interrupted execution resumes from its recorded progress now (the executor
- * never applies an action twice). Returns the dead workers' ids.
+ * Jobs left locked by a worker that died (killed, out of memory, power loss): graphile-worker frees such a
+ * lock only after four hours. A live worker holds an advisory lock per id it locks jobs with (see
+ * startWorker); an id whose advisory lock can be taken is a dead worker's, and its jobs are released at
+ * once, so an interrupted execution resumes from its recorded progress now (the executor never applies
+ * an action twice). Live workers' jobs are left alone. Returns the dead workers' ids.
  */
 export async function releaseDeadWorkerLocks(
   connectionString: string,
@@ -170,20 +218,34 @@ export async function releaseDeadWorkerLocks(
   const utils = await makeWorkerUtils({ connectionString, logger: graphileLogger(logger) });
   try {
     await utils.migrate();
-    const ids = await utils.withPgClient(async (client) => {
+    const dead = await utils.withPgClient(async (client) => {
       const r = await client.query<{ locked_by: string }>(
         `select distinct locked_by from graphile_worker._private_jobs where locked_by is not null`,
       );
-      return r.rows.map((x) => x.locked_by);
+      const out: string[] = [];
+      for (const { locked_by: id } of r.rows) {
+        const got = await client.query<{ free: boolean }>(
+          `select pg_try_advisory_lock(k.k1, k.k2) as free from (${livenessKey}) k`,
+          [LIVENESS_CLASS, id],
+        );
+        if (got.rows[0]?.free) {
+          out.push(id);
+          await client.query(`select pg_advisory_unlock(k.k1, k.k2) from (${livenessKey}) k`, [
+            LIVENESS_CLASS,
+            id,
+          ]);
+        }
+      }
+      return out;
     });
-    if (ids.length > 0) {
-      await utils.forceUnlockWorkers(ids);
+    if (dead.length > 0) {
+      await utils.forceUnlockWorkers(dead);
       logger.warn(
-        { workers: ids },
+        { workers: dead },
         'released the jobs of workers that stopped without finishing them',
       );
     }
-    return ids;
+    return dead;
   } finally {
     await utils.release();
   }
@@ -199,8 +261,6 @@ export async function startInstallationWorker(opts: {
   db: Pick<OpenDatabase, 'targets' | 'secrets'>;
   /** Settings beyond the configuration (the demo's sandbox: its endpoint and platform identity). */
   settings?: Partial<CloudSettings>;
-  /** This is the database's only worker (embedded server): release dead workers' locks at start. */
-  soleWorker?: boolean;
 }): Promise<RunningWorker> {
   const { config, logger, db } = opts;
   const [{ cloudDeps, scanLimits }, { Api, createPool }, { connectionString }, { LocalKeyFile }] =
@@ -219,7 +279,6 @@ export async function startInstallationWorker(opts: {
     LocalKeyFile.open(config.kekFile, { create: true }),
     opts.settings,
   );
-  if (opts.soleWorker) await releaseDeadWorkerLocks(target, logger);
   const worker = await startWorker({
     connectionString: target,
     api,
@@ -232,6 +291,7 @@ export async function startInstallationWorker(opts: {
   });
   return {
     runner: worker.runner,
+    lockIds: worker.lockIds,
     stop: async () => {
       await worker.stop();
       await pool.end();

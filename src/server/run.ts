@@ -101,8 +101,6 @@ export async function runAxiom(config: Config, logger: Logger): Promise<RunningA
     config,
     logger,
     db,
-    // The embedded server belongs to this process alone: any job still locked is a dead worker's.
-    soleWorker: config.databaseUrl === undefined,
     ...(settings ? { settings } : {}),
   });
   onShutdown(() => worker.stop());

@@ -1,7 +1,8 @@
 // A worker killed for real (SIGKILL, in its own process) in the middle of an execution: its job stays
-// locked by the dead worker (graphile-worker would free it only after four hours); the installation's
-// next worker releases dead workers' locks at start (the embedded database has one worker), resumes
-// the execution from its recorded progress and finishes it without applying any action twice.
+// locked by the dead worker (graphile-worker would free it only after four hours). While it lived, its
+// advisory liveness lock kept other workers off its job; once dead, the next worker to start releases
+// it, resumes the execution from its recorded progress and finishes it without applying any action
+// twice.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -166,6 +167,8 @@ describe('a worker killed mid-execution', () => {
       })
       .toBe('preflighted');
     await new Promise((r) => setTimeout(r, 300));
+    // While it lives, its lock is left alone (it holds an advisory lock per lock id).
+    expect(await releaseDeadWorkerLocks(target, quietLogger())).toEqual([]);
     child.kill('SIGKILL');
     await new Promise<void>((resolve) => child!.once('exit', () => resolve()));
     child = undefined;
@@ -179,7 +182,11 @@ describe('a worker killed mid-execution', () => {
     expect(locked.rows.map((r) => r.locked_by).filter(Boolean)).toHaveLength(1);
     expect((await execution(started.id)).status).toBe('running');
 
-    const released = await releaseDeadWorkerLocks(target, quietLogger());
+    // Its connection gone, its advisory lock is free: the next worker to start releases its job.
+    let released: string[] = [];
+    await expect
+      .poll(async () => (released = await releaseDeadWorkerLocks(target, quietLogger())).length)
+      .toBe(1);
     expect(released).toEqual([locked.rows[0]!.locked_by]);
     pool = new pg.Pool({ connectionString: target, max: 4 });
     const deps = cloudDeps(new Api(pool), sb);
