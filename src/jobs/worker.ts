@@ -48,6 +48,8 @@ export interface WorkerDeps {
   pollIntervalMs?: number;
   /** Polling of AWS waits in executions (tests shorten it). */
   executionWait?: Partial<WaitOptions>;
+  /** How often a running worker looks for jobs of dead workers to release (default one minute). */
+  deadWorkerSweepMs?: number;
 }
 
 export interface RunningWorker {
@@ -193,10 +195,21 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     await liveness.end();
     throw e;
   }
+  // A peer that dies while this worker runs: its jobs are looked for every minute, not only at starts.
+  let sweeping = false;
+  const sweep = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    releaseDeadWorkerLocks(deps.connectionString, deps.logger)
+      .catch((e: unknown) => deps.logger.warn({ err: e }, 'the dead-worker sweep failed'))
+      .finally(() => (sweeping = false));
+  }, deps.deadWorkerSweepMs ?? 60_000);
+  sweep.unref();
   return {
     runner,
     lockIds: () => [...ids],
     stop: async () => {
+      clearInterval(sweep);
       await runner.stop();
       await holding;
       await liveness.end();
