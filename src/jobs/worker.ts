@@ -160,7 +160,7 @@ const livenessKey = 'select $1::int as k1, hashtext($2) as k2';
 
 export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   // Jobs a dead worker left locked are released first (graphile-worker would wait four hours).
-  await releaseDeadWorkerLocks(deps.connectionString, deps.logger);
+  await releaseDeadWorkerLocks(deps.connectionString, deps.logger, { migrate: true });
   const liveness = new pg.Client({ connectionString: deps.connectionString });
   await liveness.connect();
   const ids: string[] = [];
@@ -227,10 +227,12 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
 export async function releaseDeadWorkerLocks(
   connectionString: string,
   logger: Logger,
+  opts: { migrate?: boolean } = {},
 ): Promise<string[]> {
   const utils = await makeWorkerUtils({ connectionString, logger: graphileLogger(logger) });
   try {
-    await utils.migrate();
+    // Before a worker's first run the queue schema may not exist yet; the sweeps skip this.
+    if (opts.migrate) await utils.migrate();
     const dead = await utils.withPgClient(async (client) => {
       const r = await client.query<{ locked_by: string }>(
         `select distinct locked_by from graphile_worker._private_jobs where locked_by is not null`,

@@ -6,19 +6,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { runScan } from '../../src/cloud/scanner.js';
-import { Api } from '../../src/db/api.js';
 import { connectionString } from '../../src/db/bootstrap.js';
-import { executionRolePolicy } from '../../src/execution/permissions.js';
 import { openQueue, type Queue } from '../../src/jobs/queue.js';
-import { releaseDeadWorkerLocks, startWorker, type RunningWorker } from '../../src/jobs/worker.js';
+import { releaseDeadWorkerLocks } from '../../src/jobs/worker.js';
 import { proposePlanForFindings } from '../../src/plans/service.js';
-import { cloudDeps, useSandbox } from '../support/cloud.js';
+import { useSandbox } from '../support/cloud.js';
 import { useTestDatabase } from '../support/db.js';
-import { quietLogger } from '../support/worker.js';
-import { approvePlan, planWorld, type Plan, type PlanWorld } from '../plans/support.js';
+import { quietLogger, startTestWorker, type TestWorker } from '../support/worker.js';
+import {
+  approvePlan,
+  sandboxWorld,
+  scanWorld,
+  type Plan,
+  type PlanWorld,
+} from '../plans/support.js';
 
 const db = useTestDatabase();
 const sandbox = useSandbox({
@@ -34,8 +36,7 @@ const sandbox = useSandbox({
 let w: PlanWorld;
 let target = '';
 let child: ChildProcess | undefined;
-let worker: RunningWorker | undefined;
-let pool: pg.Pool | undefined;
+let peer: TestWorker | undefined;
 let queue: Queue | undefined;
 
 interface Execution {
@@ -46,51 +47,16 @@ interface Execution {
 
 beforeAll(async () => {
   const t = db();
-  const accountId = sandbox().accounts[0]!.accountId;
-  w = await planWorld(t, {
-    accountId,
-    scanRoleArn: `arn:aws:iam::${accountId}:role/AxiomScanRole`,
-    roleArn: (cls) => `arn:aws:iam::${accountId}:role/AxiomExecution-${cls}`,
-  });
-  const conn = await t.api.call<{ external_ids: Array<{ external_id: string }> }>(
-    'connection_get',
-    w.org.admin.caller,
-    w.connectionId,
-  );
-  const externalId = conn.external_ids[0]!.external_id;
-  sandbox().control.createScanRole(accountId, { externalId });
-  sandbox().control.createScanRole(accountId, {
-    externalId,
-    roleName: 'AxiomExecution-security',
-    managedPolicyArns: [],
-    inlinePolicy: executionRolePolicy('security'),
-  });
-  const scan = await t.api.call<{ id: string }>(
-    'scan_start',
-    w.org.admin.caller,
-    w.connectionId,
-    'manual',
-  );
-  const outcome = await runScan(
-    {
-      ...cloudDeps(t.api, sandbox()),
-      logger: quietLogger(),
-      limits: { concurrency: 8, ratePerSecond: 1000, serviceBudgetMs: 60_000 },
-    },
-    w.agent,
-    w.org.id,
-    scan.id,
-  );
-  expect(outcome.status).toBe('succeeded');
+  w = await sandboxWorld(t, sandbox(), ['security']);
+  await scanWorld(t, sandbox(), w);
   target = connectionString(t.target('axiom_worker'));
   queue = await openQueue(target, quietLogger());
 }, 120_000);
 
 afterAll(async () => {
   child?.kill('SIGKILL');
-  await worker?.stop();
+  await peer?.stop();
   await queue?.close();
-  await pool?.end();
 });
 
 async function execution(id: string): Promise<Execution> {
@@ -180,21 +146,7 @@ describe('a worker killed mid-execution', () => {
     // killed worker's in-flight PutPublicAccessBlock has landed (2.5 s), as an AWS call sent before a
     // crash may, so the resume finds the effect in place and does not apply it again.
     expect(await releaseDeadWorkerLocks(target, quietLogger())).toEqual([]);
-    pool = new pg.Pool({ connectionString: target, max: 4 });
-    const deps = cloudDeps(new Api(pool), sb);
-    worker = await startWorker({
-      connectionString: target,
-      api: deps.api,
-      workerSecret: t.workerSecret,
-      dataKeys: deps.dataKeys,
-      settings: deps.settings,
-      limits: { concurrency: 4, ratePerSecond: 1000, serviceBudgetMs: 60_000 },
-      logger: quietLogger(),
-      concurrency: 1,
-      pollIntervalMs: 100,
-      executionWait: { pollMs: 5, timeoutMs: 10_000 },
-      deadWorkerSweepMs: 4000,
-    });
+    peer = await startTestWorker(t, sandbox, { deadWorkerSweepMs: 4000 });
     await new Promise((r) => setTimeout(r, 700));
     expect(await lockedBy()).toEqual([childLock]);
 

@@ -9,25 +9,20 @@ import {
   GetPublicAccessBlockCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Api } from '../../src/db/api.js';
-import { connectionString } from '../../src/db/bootstrap.js';
-import { executionRolePolicy } from '../../src/execution/permissions.js';
-import { openQueue, type Queue } from '../../src/jobs/queue.js';
-import { startWorker, type RunningWorker } from '../../src/jobs/worker.js';
+import { type Queue } from '../../src/jobs/queue.js';
 import { proposePlanForFindings } from '../../src/plans/service.js';
-import { cloudDeps, useSandbox } from '../support/cloud.js';
+import { useSandbox } from '../support/cloud.js';
 import { useTestDatabase } from '../support/db.js';
-import { quietLogger } from '../support/worker.js';
 import {
   approvePlan,
   auditEvents,
   configure,
-  planWorld,
+  sandboxWorld,
   type Plan,
   type PlanWorld,
 } from './support.js';
+import { startTestWorker, type TestWorker } from '../support/worker.js';
 
 const db = useTestDatabase();
 const sandbox = useSandbox({
@@ -41,8 +36,7 @@ const sandbox = useSandbox({
   ],
 });
 let w: PlanWorld;
-let worker: RunningWorker;
-let pool: pg.Pool;
+let running: TestWorker | undefined;
 let queue: Queue;
 
 interface Execution {
@@ -54,47 +48,13 @@ interface Execution {
 
 beforeAll(async () => {
   const t = db();
-  const accountId = sandbox().accounts[0]!.accountId;
-  w = await planWorld(t, {
-    accountId,
-    scanRoleArn: `arn:aws:iam::${accountId}:role/AxiomScanRole`,
-    roleArn: (cls) => `arn:aws:iam::${accountId}:role/AxiomExecution-${cls}`,
-  });
-  const conn = await t.api.call<{ external_ids: Array<{ external_id: string }> }>(
-    'connection_get',
-    w.org.admin.caller,
-    w.connectionId,
-  );
-  const externalId = conn.external_ids[0]!.external_id;
-  sandbox().control.createScanRole(accountId, { externalId });
-  sandbox().control.createScanRole(accountId, {
-    externalId,
-    roleName: 'AxiomExecution-security',
-    managedPolicyArns: [],
-    inlinePolicy: executionRolePolicy('security'),
-  });
-  const target = connectionString(t.target('axiom_worker'));
-  pool = new pg.Pool({ connectionString: target, max: 4 });
-  const deps = cloudDeps(new Api(pool), sandbox());
-  worker = await startWorker({
-    connectionString: target,
-    api: deps.api,
-    workerSecret: t.workerSecret,
-    dataKeys: deps.dataKeys,
-    settings: deps.settings,
-    limits: { concurrency: 8, ratePerSecond: 1000, serviceBudgetMs: 60_000 },
-    logger: quietLogger(),
-    concurrency: 1,
-    pollIntervalMs: 100,
-    executionWait: { pollMs: 5, timeoutMs: 10_000 },
-  });
-  queue = await openQueue(target, quietLogger());
+  w = await sandboxWorld(t, sandbox(), ['security']);
+  running = await startTestWorker(t, sandbox);
+  queue = running.queue;
 }, 120_000);
 
 afterAll(async () => {
-  await queue?.close();
-  await worker?.stop();
-  await pool?.end();
+  await running?.stop();
 });
 
 async function scanThroughQueue(): Promise<string> {

@@ -4,20 +4,21 @@
 // expected state) and the finding's resource really changed in the sandbox account.
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
-import { runScan } from '../../src/cloud/scanner.js';
-import { Api } from '../../src/db/api.js';
-import { connectionString } from '../../src/db/bootstrap.js';
 import { ACTION_FOR_CHECK, isExecutableAction } from '../../src/execution/catalog.js';
-import { executionRolePolicy } from '../../src/execution/permissions.js';
-import { openQueue, type Queue } from '../../src/jobs/queue.js';
-import { startWorker, type RunningWorker } from '../../src/jobs/worker.js';
+import { type Queue } from '../../src/jobs/queue.js';
 import { proposePlanForFindings } from '../../src/plans/service.js';
 import { diffStates } from '../../src/sandbox/index.js';
-import { cloudDeps, useSandbox } from '../support/cloud.js';
+import { useSandbox } from '../support/cloud.js';
 import { useTestDatabase } from '../support/db.js';
-import { quietLogger } from '../support/worker.js';
-import { approvePlan, configure, planWorld, type Plan, type PlanWorld } from './support.js';
+import {
+  approvePlan,
+  configure,
+  sandboxWorld,
+  scanWorld,
+  type Plan,
+  type PlanWorld,
+} from './support.js';
+import { startTestWorker, type TestWorker } from '../support/worker.js';
 
 // Every check whose fix is executable.
 const CHECKS = Object.entries(ACTION_FOR_CHECK)
@@ -30,8 +31,7 @@ const sandbox = useSandbox({
   delays: { snapshotMs: 0, instanceTransitionMs: 0, volumeModificationMs: 0 },
 });
 let w: PlanWorld;
-let worker: RunningWorker;
-let pool: pg.Pool;
+let running: TestWorker | undefined;
 let queue: Queue;
 
 // What two fixes need from the facility's policy (without them they are manual, by design): where
@@ -54,43 +54,8 @@ interface Finding {
 
 beforeAll(async () => {
   const t = db();
-  const accountId = sandbox().accounts[0]!.accountId;
-  w = await planWorld(t, {
-    accountId,
-    scanRoleArn: `arn:aws:iam::${accountId}:role/AxiomScanRole`,
-    roleArn: (cls) => `arn:aws:iam::${accountId}:role/AxiomExecution-${cls}`,
-  });
-  const conn = await t.api.call<{ external_ids: Array<{ external_id: string }> }>(
-    'connection_get',
-    w.org.admin.caller,
-    w.connectionId,
-  );
-  const externalId = conn.external_ids[0]!.external_id;
-  sandbox().control.createScanRole(accountId, { externalId });
-  for (const cls of ['security', 'cost', 'drift'] as const)
-    sandbox().control.createScanRole(accountId, {
-      externalId,
-      roleName: `AxiomExecution-${cls}`,
-      managedPolicyArns: [],
-      inlinePolicy: executionRolePolicy(cls),
-    });
-  const scan = await t.api.call<{ id: string }>(
-    'scan_start',
-    w.org.admin.caller,
-    w.connectionId,
-    'manual',
-  );
-  const outcome = await runScan(
-    {
-      ...cloudDeps(t.api, sandbox()),
-      logger: quietLogger(),
-      limits: { concurrency: 8, ratePerSecond: 1000, serviceBudgetMs: 60_000 },
-    },
-    w.agent,
-    w.org.id,
-    scan.id,
-  );
-  expect(outcome.status).toBe('succeeded');
+  w = await sandboxWorld(t, sandbox());
+  await scanWorld(t, sandbox(), w);
   // The bucket access logs go to.
   const s3 = new S3Client({
     endpoint: sandbox().endpoint,
@@ -103,28 +68,12 @@ beforeAll(async () => {
   // Account-wide actions (the account's public access block, EBS default encryption) reach every
   // resource of their kind: this staging facility allows that blast radius.
   await configure(t, w, { blast_radius_cap: 100 });
-  const target = connectionString(t.target('axiom_worker'));
-  pool = new pg.Pool({ connectionString: target, max: 4 });
-  const deps = cloudDeps(new Api(pool), sandbox());
-  worker = await startWorker({
-    connectionString: target,
-    api: deps.api,
-    workerSecret: t.workerSecret,
-    dataKeys: deps.dataKeys,
-    settings: deps.settings,
-    limits: { concurrency: 8, ratePerSecond: 1000, serviceBudgetMs: 60_000 },
-    logger: quietLogger(),
-    concurrency: 1,
-    pollIntervalMs: 50,
-    executionWait: { pollMs: 5, timeoutMs: 10_000 },
-  });
-  queue = await openQueue(target, quietLogger());
+  running = await startTestWorker(t, sandbox, { deadWorkerSweepMs: 60_000 });
+  queue = running.queue;
 }, 180_000);
 
 afterAll(async () => {
-  await queue?.close();
-  await worker?.stop();
-  await pool?.end();
+  await running?.stop();
 });
 
 describe('the whole loop, for every action type', () => {

@@ -5,6 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { createConnection, setExecutionRole } from '../../src/cloud/connections.js';
+import { runScan } from '../../src/cloud/scanner.js';
+import { executionRolePolicy } from '../../src/execution/permissions.js';
+import type { Sandbox } from '../../src/sandbox/index.js';
+import { cloudDeps } from '../support/cloud.js';
+import { quietLogger } from '../support/worker.js';
 import type { Caller } from '../../src/db/api.js';
 import { DataKeys } from '../../src/security/datakeys.js';
 import { LocalKeyFile } from '../../src/security/kek.js';
@@ -266,4 +271,58 @@ export async function ageApprovals(
   } finally {
     c.release();
   }
+}
+
+/**
+ * A plan world connected to a sandbox account: the customer's scan role and execution roles (one per
+ * class, with Axiom's execution policies) made with the connection's External ID.
+ */
+export async function sandboxWorld(
+  t: TestDatabase,
+  sb: Sandbox,
+  classes: ReadonlyArray<'security' | 'cost' | 'drift'> = EXEC,
+): Promise<PlanWorld> {
+  const accountId = sb.accounts[0]!.accountId;
+  const w = await planWorld(t, {
+    accountId,
+    scanRoleArn: `arn:aws:iam::${accountId}:role/AxiomScanRole`,
+    roleArn: (cls) => `arn:aws:iam::${accountId}:role/AxiomExecution-${cls}`,
+  });
+  const conn = await t.api.call<{ external_ids: Array<{ external_id: string }> }>(
+    'connection_get',
+    w.org.admin.caller,
+    w.connectionId,
+  );
+  const externalId = conn.external_ids[0]!.external_id;
+  sb.control.createScanRole(accountId, { externalId });
+  for (const cls of classes)
+    sb.control.createScanRole(accountId, {
+      externalId,
+      roleName: `AxiomExecution-${cls}`,
+      managedPolicyArns: [],
+      inlinePolicy: executionRolePolicy(cls),
+    });
+  return w;
+}
+
+/** One scan of the world's connection, run in-process as the agent; it must succeed. */
+export async function scanWorld(t: TestDatabase, sb: Sandbox, w: PlanWorld): Promise<string> {
+  const scan = await t.api.call<{ id: string }>(
+    'scan_start',
+    w.org.admin.caller,
+    w.connectionId,
+    'manual',
+  );
+  const outcome = await runScan(
+    {
+      ...cloudDeps(t.api, sb),
+      logger: quietLogger(),
+      limits: { concurrency: 8, ratePerSecond: 1000, serviceBudgetMs: 60_000 },
+    },
+    w.agent,
+    w.org.id,
+    scan.id,
+  );
+  if (outcome.status !== 'succeeded') throw new Error(`the scan ${outcome.status}`);
+  return scan.id;
 }

@@ -11,10 +11,52 @@ import { startWorker, type RunningWorker } from '../../src/jobs/worker.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { cloudDeps } from './cloud.js';
+import type { TestDatabase } from './db.js';
 import { useTestServer, type TestServer } from './http.js';
 
 export const quietLogger = (): Logger =>
   createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+
+export interface TestWorker {
+  worker: RunningWorker;
+  /** A queue opened as axiom_worker (enqueue scans and executions). */
+  queue: Queue;
+  stop(): Promise<void>;
+}
+
+/** A real graphile-worker as axiom_worker on the sandbox, with short waits; and a queue beside it. */
+export async function startTestWorker(
+  t: TestDatabase,
+  sandbox: () => Sandbox,
+  opts: { logger?: () => Logger; concurrency?: number; deadWorkerSweepMs?: number } = {},
+): Promise<TestWorker> {
+  const target = connectionString(t.target('axiom_worker'));
+  const pool = new pg.Pool({ connectionString: target, max: 4 });
+  const deps = cloudDeps(new Api(pool), sandbox());
+  const worker = await startWorker({
+    connectionString: target,
+    api: deps.api,
+    workerSecret: t.workerSecret,
+    dataKeys: deps.dataKeys,
+    settings: deps.settings,
+    limits: { concurrency: 8, ratePerSecond: 1000, serviceBudgetMs: 60_000 },
+    logger: (opts.logger ?? quietLogger)(),
+    concurrency: opts.concurrency ?? 1,
+    pollIntervalMs: 100,
+    executionWait: { pollMs: 5, timeoutMs: 10_000 },
+    ...(opts.deadWorkerSweepMs ? { deadWorkerSweepMs: opts.deadWorkerSweepMs } : {}),
+  });
+  const queue = await openQueue(target, quietLogger());
+  return {
+    worker,
+    queue,
+    stop: async () => {
+      await queue.close();
+      await worker.stop();
+      await pool.end();
+    },
+  };
+}
 
 export interface WorkerServer {
   server: TestServer;
@@ -49,31 +91,13 @@ export function useWorkerServer(
       queue: forwarding,
     },
   }));
-  let worker: RunningWorker | undefined;
-  let pool: pg.Pool | undefined;
+  let running: TestWorker | undefined;
   beforeAll(async () => {
-    const t = server().db;
-    const target = connectionString(t.target('axiom_worker'));
-    pool = new pg.Pool({ connectionString: target, max: 4 });
-    const deps = cloudDeps(new Api(pool), sandbox());
-    worker = await startWorker({
-      connectionString: target,
-      api: deps.api,
-      workerSecret: t.workerSecret,
-      dataKeys: deps.dataKeys,
-      settings: deps.settings,
-      limits: { concurrency: 8, ratePerSecond: 1000, serviceBudgetMs: 60_000 },
-      logger: (opts.logger ?? quietLogger)(),
-      concurrency: opts.concurrency ?? 1,
-      pollIntervalMs: 100,
-      executionWait: { pollMs: 5, timeoutMs: 10_000 },
-    });
-    queue = await openQueue(target, quietLogger());
+    running = await startTestWorker(server().db, sandbox, opts);
+    queue = running.queue;
   }, 120_000);
   afterAll(async () => {
-    await queue?.close();
-    await worker?.stop();
-    await pool?.end();
+    await running?.stop();
   });
-  return () => ({ server: server(), worker: worker!, queue: queue! });
+  return () => ({ server: server(), worker: running!.worker, queue: running!.queue });
 }

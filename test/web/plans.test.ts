@@ -6,15 +6,13 @@
 // sandbox account is back as it was. The database and the sandbox are the judges.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runScan } from '../../src/cloud/scanner.js';
-import { executionRolePolicy } from '../../src/execution/permissions.js';
 import { diffStates, type StateDump } from '../../src/sandbox/index.js';
 import { launchBrowser, newPage, screenshot } from '../support/browser.js';
-import { cloudDeps, useSandbox } from '../support/cloud.js';
+import { useSandbox } from '../support/cloud.js';
 import type { TestUser } from '../support/fixtures.js';
 import type { TestServer } from '../support/http.js';
-import { quietLogger, useWorkerServer } from '../support/worker.js';
-import { planWorld, type PlanWorld } from '../plans/support.js';
+import { useWorkerServer } from '../support/worker.js';
+import { sandboxWorld, scanWorld, type PlanWorld } from '../plans/support.js';
 
 const sandbox = useSandbox({
   accounts: [
@@ -37,44 +35,9 @@ let planId = '';
 
 beforeAll(async () => {
   const t = s().db;
-  const accountId = sandbox().accounts[0]!.accountId;
-  w = await planWorld(t, {
-    accountId,
-    scanRoleArn: `arn:aws:iam::${accountId}:role/AxiomScanRole`,
-    roleArn: (cls) => `arn:aws:iam::${accountId}:role/AxiomExecution-${cls}`,
-  });
-  const conn = await t.api.call<{ external_ids: Array<{ external_id: string }> }>(
-    'connection_get',
-    w.org.admin.caller,
-    w.connectionId,
-  );
-  const externalId = conn.external_ids[0]!.external_id;
-  sandbox().control.createScanRole(accountId, { externalId });
-  for (const cls of ['security', 'cost', 'drift'] as const)
-    sandbox().control.createScanRole(accountId, {
-      externalId,
-      roleName: `AxiomExecution-${cls}`,
-      managedPolicyArns: [],
-      inlinePolicy: executionRolePolicy(cls),
-    });
-  const scan = await t.api.call<{ id: string }>(
-    'scan_start',
-    w.org.admin.caller,
-    w.connectionId,
-    'manual',
-  );
-  const outcome = await runScan(
-    {
-      ...cloudDeps(t.api, sandbox()),
-      logger: quietLogger(),
-      limits: { concurrency: 8, ratePerSecond: 1000, serviceBudgetMs: 60_000 },
-    },
-    w.agent,
-    w.org.id,
-    scan.id,
-  );
-  expect(outcome.status).toBe('succeeded');
-  before = sandbox().control.dumpState(accountId);
+  w = await sandboxWorld(t, sandbox());
+  await scanWorld(t, sandbox(), w);
+  before = sandbox().control.dumpState(w.accountId);
   browser = await launchBrowser(s().server.tls.cert);
   ({ page } = await newPage(browser));
 }, 180_000);
