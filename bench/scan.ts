@@ -59,7 +59,16 @@ async function serve(): Promise<void> {
 async function parent(): Promise<void> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve'],
+    [
+      // BENCH_SCAN_PROFILE=DIR writes a CPU profile of the sandbox process there.
+      ...(process.env.BENCH_SCAN_PROFILE
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SCAN_PROFILE}`]
+        : []),
+      '--import',
+      'tsx',
+      fileURLToPath(import.meta.url),
+      '--serve',
+    ],
     {
       stdio: ['pipe', 'pipe', 'inherit'],
       env: { ...process.env, BENCH_SCAN_SIZE: String(SIZE) },

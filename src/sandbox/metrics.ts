@@ -1,6 +1,6 @@
 // Deterministic CloudWatch series: a value per resource, metric and 5-minute bucket, derived
 // from hashes, so the same question always gets the same answer. Idle resources are low.
-import { unit } from './prng.js';
+import { fnvDigits, fnvEnd, fnvText, unit } from './prng.js';
 import type { Account, RegionState } from './state.js';
 
 export const SAMPLE_MS = 5 * 60 * 1000;
@@ -37,28 +37,43 @@ function source(
   return undefined;
 }
 
-/** Value of one 5-minute sample, or undefined when the resource had no data then. */
-function sample(src: Source, metric: string, bucket: number): number | undefined {
-  const t = bucket * SAMPLE_MS;
-  if (t < src.from || (src.until !== undefined && t > src.until)) return undefined;
-  const u = unit(`${src.id}|${metric}|${bucket}`);
+/**
+ * The values of one resource's metric by 5-minute sample: undefined when the resource had no data then.
+ * Sample b is derived from unit(`${id}|${metric}|${b}`) and unit(`${id}|base|${metric}`); the second is
+ * the same for every sample, and the first continues FNV-1a from the state after `${id}|${metric}|`, so
+ * a series of thousands of samples makes no strings (the values are those of the plain formulas).
+ */
+function sampler(src: Source, metric: string): (bucket: number) => number | undefined {
   const base = unit(`${src.id}|base|${metric}`);
+  const prefix = fnvText(`${src.id}|${metric}|`);
   const idle = src.profile === 'idle';
-  switch (metric) {
-    case 'CPUUtilization':
-      // idle: 0.2–1.5 %, normal: 15–60 %
-      return idle ? 0.2 + base * 1.0 + u * 0.3 : 15 + base * 35 + u * 10;
-    case 'NetworkIn':
-    case 'NetworkOut':
-      // bytes per 5 minutes. idle: 1–8 KB (≤ 2.3 MB/day); normal: 2–20 MB
-      return idle ? 1000 + base * 5000 + u * 2000 : 2e6 + base * 15e6 + u * 3e6;
-    case 'DatabaseConnections':
-      return idle ? 0 : Math.round(5 + base * 30 + u * 5);
-    case 'FreeStorageSpace':
-      return 10e9 + base * 50e9;
-    default:
+  const noise = (bucket: number): number =>
+    (bucket >= 0 && Number.isSafeInteger(bucket)
+      ? fnvEnd(fnvDigits(bucket, prefix))
+      : fnvEnd(fnvText(String(bucket), prefix))) / 4294967296;
+  const value = ((): ((u: number) => number) | undefined => {
+    switch (metric) {
+      case 'CPUUtilization':
+        // idle: 0.2–1.5 %, normal: 15–60 %
+        return idle ? (u) => 0.2 + base * 1.0 + u * 0.3 : (u) => 15 + base * 35 + u * 10;
+      case 'NetworkIn':
+      case 'NetworkOut':
+        // bytes per 5 minutes. idle: 1–8 KB (≤ 2.3 MB/day); normal: 2–20 MB
+        return idle ? (u) => 1000 + base * 5000 + u * 2000 : (u) => 2e6 + base * 15e6 + u * 3e6;
+      case 'DatabaseConnections':
+        return idle ? () => 0 : (u) => Math.round(5 + base * 30 + u * 5);
+      case 'FreeStorageSpace':
+        return () => 10e9 + base * 50e9;
+      default:
+        return undefined;
+    }
+  })();
+  return (bucket) => {
+    const t = bucket * SAMPLE_MS;
+    if (value === undefined || t < src.from || (src.until !== undefined && t > src.until))
       return undefined;
-  }
+    return value(noise(bucket));
+  };
 }
 
 export interface Datapoint {
@@ -83,13 +98,14 @@ export function series(
   if (!src) return [];
   const periodMs = Math.max(60, periodSeconds) * 1000;
   const out: Datapoint[] = [];
+  const sample = sampler(src, metric);
   const first = Math.ceil(start / periodMs) * periodMs;
   for (let p = first; p < end; p += periodMs) {
     const values: number[] = [];
     const b0 = Math.floor(p / SAMPLE_MS);
     const b1 = Math.max(b0 + 1, Math.floor((p + periodMs) / SAMPLE_MS));
     for (let b = b0; b < b1; b++) {
-      const v = sample(src, metric, b);
+      const v = sample(b);
       if (v !== undefined) values.push(v);
     }
     if (values.length) out.push({ timestamp: p, values });

@@ -55,17 +55,39 @@ export function createRng(seed: string): Rng {
   return rng;
 }
 
-/** A stable 32-bit hash of a string, for deterministic noise (metric series). */
-export function hash32(s: string): number {
-  let h = 0x811c9dc5;
+/** FNV-1a's offset basis: the state before any character. */
+export const FNV_START = 0x811c9dc5;
+
+/** FNV-1a's state after the characters of s, continuing from h (hash32 is fnvEnd(fnvText(s))). */
+export function fnvText(s: string, h = FNV_START): number {
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
+  return h;
+}
+
+/**
+ * FNV-1a's state after the decimal digits of a non-negative safe integer, continuing from h: the same
+ * as fnvText(String(n), h), without making the string.
+ */
+export function fnvDigits(n: number, h: number): number {
+  if (n >= 10) h = fnvDigits(Math.floor(n / 10), h);
+  h ^= 48 + (n % 10);
+  return Math.imul(h, 0x01000193);
+}
+
+/** The final mixing of hash32, from an FNV-1a state. */
+export function fnvEnd(h: number): number {
   h ^= h >>> 15;
   h = Math.imul(h, 0x2c1b3c6d);
   h ^= h >>> 12;
   return h >>> 0;
+}
+
+/** A stable 32-bit hash of a string, for deterministic noise (metric series). */
+export function hash32(s: string): number {
+  return fnvEnd(fnvText(s));
 }
 
 /** hash32 scaled to [0, 1). */
