@@ -252,7 +252,9 @@ export async function runScan(
     enqueue(async () => {
       for (let i = 0; i < items.length; i += BATCH) {
         const batch = items.slice(i, i + BATCH).map((r) => ({ ...r, unit: unitOf(r) }));
+        const t0 = Date.now();
         await api.call('scan_ingest', agent, scanId, batch);
+        log.debug({ items: batch.length, ms: Date.now() - t0 }, 'scan ingest');
       }
     });
   const done = (
