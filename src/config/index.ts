@@ -204,6 +204,12 @@ const schema = z.object({
     .max(16)
     .default(2)
     .describe('Jobs (scans) one worker process runs at once.'),
+  AXIOM_MEMORY: z
+    .enum(['lean', 'v8'])
+    .default('lean')
+    .describe(
+      "lean: the JavaScript heap's young generation keeps its initial size and the heap grows 60% past its live data; v8: V8's own policy.",
+    ),
 });
 
 export type Config = Readonly<{
@@ -216,6 +222,7 @@ export type Config = Readonly<{
   bcryptCost: number;
   orgKeyBits: 2048 | 3072 | 4096;
   dbFastUnsafe: boolean;
+  memory: 'lean' | 'v8';
   audit: Readonly<{
     checkpointDir: string;
     checkpointKeyFile: string;
@@ -276,6 +283,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     bcryptCost: e.AXIOM_BCRYPT_COST,
     orgKeyBits: e.AXIOM_ORG_KEY_BITS as 2048 | 3072 | 4096,
     dbFastUnsafe: e.AXIOM_DB_FAST_UNSAFE,
+    memory: e.AXIOM_MEMORY,
     audit: Object.freeze({
       checkpointDir: path.resolve(e.AXIOM_CHECKPOINT_DIR ?? path.join(dataDir, 'checkpoints')),
       checkpointKeyFile: path.resolve(

@@ -47,10 +47,19 @@ function sampler(src: Source, metric: string): (bucket: number) => number | unde
   const base = unit(`${src.id}|base|${metric}`);
   const prefix = fnvText(`${src.id}|${metric}|`);
   const idle = src.profile === 'idle';
-  const noise = (bucket: number): number =>
-    (bucket >= 0 && Number.isSafeInteger(bucket)
-      ? fnvEnd(fnvDigits(bucket, prefix))
-      : fnvEnd(fnvText(String(bucket), prefix))) / 4294967296;
+  // Consecutive samples share all digits but the last: the state after the others is kept.
+  let tens = -1;
+  let afterTens = prefix;
+  const noise = (bucket: number): number => {
+    if (bucket < 0 || !Number.isSafeInteger(bucket))
+      return fnvEnd(fnvText(String(bucket), prefix)) / 4294967296;
+    const t = Math.floor(bucket / 10);
+    if (t !== tens) {
+      tens = t;
+      afterTens = t === 0 ? prefix : fnvDigits(t, prefix);
+    }
+    return fnvEnd(Math.imul(afterTens ^ (48 + (bucket % 10)), 0x01000193)) / 4294967296;
+  };
   const value = ((): ((u: number) => number) | undefined => {
     switch (metric) {
       case 'CPUUtilization':
