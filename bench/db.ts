@@ -109,6 +109,17 @@ What the audited write spent, and the changes (migrations 080–085, numbered 05
   prefixes instead of \`array_send\` (0.39 s against 0.32 s for the hash comparison alone, as 085 found);
   parallel query (a Gather Merge below the window works inside RETURN QUERY, but on two busy cores it was no
   faster).
+- **Verification, migration 094** (2026-12-02, a quiet machine: load 1–2): parallel query tried again. The
+  function now sets max_parallel_workers_per_gather = 2, parallel_setup_cost = 100, parallel_tuple_cost = 0
+  (the default tuple cost never chose the plan); workers scan and hash, the leader merges in (lane, seq)
+  order and runs the window; chains below the minimum parallel scan size stay serial. The same 1,000,000
+  events, three alternations: serial 414k / 450k / 290k records/s, with workers 449k–556k
+  (test/db/verify-parallel.test.ts checks the plan and that a changed event is still named).
+- **A quiet machine moves the ratios the other way**: the raw INSERT baseline is bound by the commit's
+  fsync, not by CPU, so it gains the most when the machine is idle (1,110 ops/s at load 7.8 this morning,
+  2,736–3,953 at load 1–2), while the audited write is CPU-bound (2.4–2.8 ms of PostgreSQL CPU per call
+  serially, ~4 ms with 8 clients on two cores). Measured serially the audited write holds steady as the
+  tables grow (no cached plan goes stale, unlike api.scan_ingest before 093).
 
 What remains per audited write is mostly PostgreSQL's own per-statement and per-transaction work for ~40
 statements in ~25 PL/pgSQL functions (executor start-up, plan-cache revalidation and locks on every partition,
@@ -405,7 +416,7 @@ async function main(): Promise<void> {
           target: '',
         },
         {
-          verifier: `SQL (internal.verify_event_chains, one query; 091)`,
+          verifier: `SQL (internal.verify_event_chains, one query; 091, workers 094)`,
           records: VERIFY_ROWS,
           seconds: sqlSeconds,
           'records/s': Math.round(VERIFY_ROWS / sqlSeconds),
