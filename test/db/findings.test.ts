@@ -637,6 +637,38 @@ describe('finding queries', () => {
     expect(await findings(stranger.caller, { connection_id: conn })).toHaveLength(0);
   });
 
+  it('narrows the list to an API token’s scope, within its owner’s grants (095: one statement for three domains)', async () => {
+    const t = db();
+    const all = await findings(viewer.caller, { connection_id: conn });
+    const domains = new Set(all.map((f) => f.domain));
+    expect(domains.size).toBeGreaterThan(1);
+    const costOnly = await t.api.call<{ token: string }>(
+      'api_token_create',
+      viewer.caller,
+      'cost dashboards',
+      1,
+      [{ domain: 'cost', level: 'read', facility_id: site }],
+    );
+    const seen = await findings({ token: costOnly.token }, { connection_id: conn });
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.map((f) => f.id).sort()).toEqual(
+      all
+        .filter((f) => f.domain === 'cost')
+        .map((f) => f.id)
+        .sort(),
+    );
+    // A scope naming another facility shows nothing here.
+    const elsewhere = await createFacility(t, org);
+    const other = await t.api.call<{ token: string }>(
+      'api_token_create',
+      viewer.caller,
+      'another site',
+      1,
+      [{ domain: 'security', level: 'read', facility_id: elsewhere }],
+    );
+    expect(await findings({ token: other.token }, { connection_id: conn })).toHaveLength(0);
+  });
+
   it('keeps finding versions out of reach of the generic record functions beyond the caller grants', async () => {
     const t = db();
     const configReader = await createUser(t, org, [
