@@ -193,6 +193,14 @@ async function main(): Promise<void> {
       'uuids 10%, timestamps 7.5%, text fields 6%, the per-row checks of the verifier 6–9%. Over a file, parsing',
       'each line into an object (JSON.parse) costs ~3.5× the verification itself. Batching the line reader',
       '(one await per 1 MiB chunk instead of two per row) did not change the file rate measurably here.',
+      '',
+      'Lanes (2026-12-02, an Intel machine, 500,000 rows, fastest of 7): these rows come lane after lane',
+      '(seq 1 of lanes 0–15, then seq 2, ...), as an export of a busy organization does, and the verifier',
+      "built each row's chain key (lane + table + organization) to find its chain: 9% of the profile. It now",
+      'keeps the 16 lane chains of the last (table, organization) in an array: 0.69 → 0.79 M rows/s in the',
+      'same process. What remains is the hash call (~35% of the verifier: the native digest and its JS',
+      'wrapper), the encoding (uuids, timestamps and text copied byte by byte; native writes were no faster',
+      'for strings this short) and the collector (a 64-character hex string per digest).',
     ].join('\n');
     writeSection('verify', 'TypeScript chain verifier alone (issue 2)', body);
   } finally {

@@ -112,6 +112,13 @@ interface Chain {
   wanted: Map<number, Wanted[]> | null;
 }
 
+/** The lane chains of one event table and organization. */
+interface LaneGroup {
+  table: string;
+  org: string;
+  lanes: Array<Chain | undefined>;
+}
+
 interface RecordSeen {
   hash: string;
   org: string;
@@ -156,7 +163,8 @@ export class ExportVerifier {
   private exportedAt: string | undefined;
   private dataRows = 0;
   private ended: { rows: unknown } | undefined;
-  private last: Chain | undefined;
+  private readonly laneGroups = new Map<string, LaneGroup>();
+  private lastLanes: LaneGroup | undefined;
   private readonly seenCheckpoints = new Set<string>();
 
   constructor(private readonly opts: VerifyOptions = {}) {
@@ -248,15 +256,27 @@ export class ExportVerifier {
     this.dataRows++;
     this.counts[table] = (this.counts[table] ?? 0) + 1;
 
-    let c = this.last;
-    if (c === undefined || c.table !== table || c.org !== org || c.key.charCodeAt(0) !== lane) {
+    // Rows of one organization's chain come lane after lane: the 16 lanes of the last (table,
+    // organization) are at hand without building a key.
+    let g = this.lastLanes;
+    if (g === undefined || g.table !== table || g.org !== org) {
+      const gk = table + ' ' + org;
+      g = this.laneGroups.get(gk);
+      if (!g) {
+        g = { table, org, lanes: new Array<Chain | undefined>(16).fill(undefined) };
+        this.laneGroups.set(gk, g);
+      }
+      this.lastLanes = g;
+    }
+    let c = g.lanes[lane];
+    if (c === undefined) {
       const key = String.fromCharCode(lane) + table + org;
       c = this.chains.get(key);
       if (!c) {
         c = newChain(table, org, key, false);
         this.chains.set(key, c);
       }
-      this.last = c;
+      g.lanes[lane] = c;
     }
     if (seq === c.lastSeq + 1) {
       this.link(c, r, table);
