@@ -4,20 +4,17 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import { makeWorkerUtils, type WorkerUtils } from 'graphile-worker';
-import { cloudDeps as buildDeps } from '../support/cloud.js';
-import { Api } from '../../src/db/api.js';
 import { connectionString } from '../../src/db/bootstrap.js';
-import { openQueue, type Queue } from '../../src/jobs/queue.js';
-import { startWorker, type RunningWorker } from '../../src/jobs/worker.js';
+import type { Queue } from '../../src/jobs/queue.js';
 import { createLogger } from '../../src/logger.js';
 import { createFacility, createOrg, type TestOrg } from '../support/fixtures.js';
 import { customerRole, useSandbox } from '../support/cloud.js';
 import { useTestServer, type HttpClient } from '../support/http.js';
 import { runCli } from '../support/cli.js';
+import { startTestWorker, type TestWorker } from '../support/worker.js';
 
 const sandbox = useSandbox({ accounts: [{ seed: 'http-test', size: 25, regions: ['us-east-1'] }] });
 let queue: Queue | undefined;
@@ -38,8 +35,7 @@ const server = useTestServer({}, () => ({
     queue: lazyQueue,
   },
 }));
-let worker: RunningWorker;
-let workerPool: pg.Pool;
+let testWorker: TestWorker | undefined;
 let utils: WorkerUtils;
 const workerLogs: string[] = [];
 let org: TestOrg;
@@ -49,28 +45,18 @@ let http: HttpClient;
 beforeAll(async () => {
   const s = server();
   const t = s.db;
-  const target = connectionString(t.target('axiom_worker'));
-  workerPool = new pg.Pool({ connectionString: target, max: 4 });
-  const deps = buildDeps(new Api(workerPool), sandbox());
   const sink = new Writable({
     write(chunk: Buffer, _e, cb) {
       workerLogs.push(chunk.toString('utf8'));
       cb();
     },
   });
-  worker = await startWorker({
-    connectionString: target,
-    api: deps.api,
-    workerSecret: t.workerSecret,
-    dataKeys: deps.dataKeys,
-    settings: deps.settings,
-    limits: { concurrency: 8, ratePerSecond: 1000, serviceBudgetMs: 60_000 },
-    logger: createLogger({ level: 'info', destination: sink }),
+  testWorker = await startTestWorker(t, sandbox, {
+    logger: () => createLogger({ level: 'info', destination: sink }),
     concurrency: 2,
-    pollIntervalMs: 100,
   });
-  utils = await makeWorkerUtils({ connectionString: target });
-  queue = await openQueue(target, createLogger({ level: 'silent' }));
+  queue = testWorker.queue;
+  utils = await makeWorkerUtils({ connectionString: connectionString(t.target('axiom_worker')) });
   org = await createOrg(t);
   facility = await createFacility(t, org);
   http = s.client();
@@ -78,10 +64,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await worker?.stop();
   await utils?.release();
-  await queue?.close();
-  await workerPool?.end();
+  await testWorker?.stop();
 });
 
 async function until<T>(fn: () => Promise<T>, done: (v: T) => boolean, ms = 30_000): Promise<T> {
@@ -278,11 +262,13 @@ describe('the cloud API', () => {
   });
 
   it('axiom_worker, like axiom_user, reads no table of core or audit', async () => {
-    await expect(workerPool.query('select * from core.scans')).rejects.toThrow(/permission denied/);
-    await expect(workerPool.query('select * from audit.audit_events')).rejects.toThrow(
+    await expect(testWorker!.pool.query('select * from core.scans')).rejects.toThrow(
       /permission denied/,
     );
-    await expect(workerPool.query('select * from core.connection_secrets')).rejects.toThrow(
+    await expect(testWorker!.pool.query('select * from audit.audit_events')).rejects.toThrow(
+      /permission denied/,
+    );
+    await expect(testWorker!.pool.query('select * from core.connection_secrets')).rejects.toThrow(
       /permission denied/,
     );
   });

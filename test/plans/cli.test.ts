@@ -6,20 +6,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { runScan } from '../../src/cloud/scanner.js';
-import { Api } from '../../src/db/api.js';
-import { connectionString } from '../../src/db/bootstrap.js';
 import { executionRolePolicy } from '../../src/execution/permissions.js';
-import { openQueue, type Queue } from '../../src/jobs/queue.js';
-import { startWorker, type RunningWorker } from '../../src/jobs/worker.js';
-import { createLogger } from '../../src/logger.js';
+import type { Queue } from '../../src/jobs/queue.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { cloudDeps } from '../support/cloud.js';
 import { createUser, type TestUser } from '../support/fixtures.js';
 import { useTestServer } from '../support/http.js';
+import { quietLogger, startTestWorker, type TestWorker } from '../support/worker.js';
 import { planWorld, type PlanWorld } from './support.js';
 
 let sb: Sandbox;
@@ -54,13 +50,11 @@ const s = useTestServer({}, () => ({
     queue: lazyQueue,
   },
 }));
-const quiet = () =>
-  createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+const quiet = quietLogger;
 
 let w: PlanWorld;
 let proposer: TestUser;
-let worker: RunningWorker;
-let workerPool: pg.Pool;
+let testWorker: TestWorker | undefined;
 let dir: string;
 
 beforeAll(async () => {
@@ -104,32 +98,15 @@ beforeAll(async () => {
     { domain: 'security', level: 'author', facility: w.facility },
     { domain: 'configuration', level: 'read', facility: w.facility },
   ]);
-  const target = connectionString(t.target('axiom_worker'));
-  workerPool = new pg.Pool({ connectionString: target, max: 4 });
-  const api = new Api(workerPool);
-  const deps = cloudDeps(api, sb);
-  worker = await startWorker({
-    connectionString: target,
-    api,
-    workerSecret: t.workerSecret,
-    dataKeys: deps.dataKeys,
-    settings: deps.settings,
-    limits: { concurrency: 8, ratePerSecond: 1000, serviceBudgetMs: 60_000 },
-    logger: quiet(),
-    concurrency: 1,
-    pollIntervalMs: 100,
-    executionWait: { pollMs: 5, timeoutMs: 10_000 },
-  });
-  queue = await openQueue(target, quiet());
+  testWorker = await startTestWorker(t, () => sb);
+  queue = testWorker.queue;
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'axiom-plans-cli-'));
   fs.mkdirSync(path.join(dir, 'tls'));
   fs.writeFileSync(path.join(dir, 'tls', 'cert.pem'), s().server.tls.cert);
 });
 
 afterAll(async () => {
-  await worker?.stop();
-  await queue?.close();
-  await workerPool?.end();
+  await testWorker?.stop();
   await sb?.stop();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -5,35 +5,29 @@
 // mid-plan (the account afterwards equals the account before, field by field), a worker killed
 // mid-execution (the next run resumes, no action applied twice), and a rollback on request (itself a
 // plan, approved) that puts the account back.
-import { Writable } from 'node:stream';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScan } from '../../src/cloud/scanner.js';
-import { Api, type Caller } from '../../src/db/api.js';
-import { connectionString } from '../../src/db/bootstrap.js';
+import type { Caller } from '../../src/db/api.js';
 import { AppError } from '../../src/errors.js';
 import { executionRolePolicy } from '../../src/execution/permissions.js';
 import { runExecution, type ExecutionJobDeps } from '../../src/execution/job.js';
-import { openQueue, type Queue } from '../../src/jobs/queue.js';
-import { startWorker, type RunningWorker } from '../../src/jobs/worker.js';
-import { createLogger } from '../../src/logger.js';
+import type { Queue } from '../../src/jobs/queue.js';
 import { proposePlanForFindings } from '../../src/plans/service.js';
 import { diffStates, startSandbox, type Sandbox, type StateDump } from '../../src/sandbox/index.js';
 import { cloudDeps } from '../support/cloud.js';
 import { useTestDatabase } from '../support/db.js';
+import { quietLogger, startTestWorker, type TestWorker } from '../support/worker.js';
 import { auditEvents, approvePlan, planWorld, type Plan, type PlanWorld } from './support.js';
 
 const db = useTestDatabase();
 const WAIT = { pollMs: 5, timeoutMs: 10_000 };
-const quiet = () =>
-  createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+const quiet = quietLogger;
 
 let sb: Sandbox;
 let accountId: string;
 let w: PlanWorld;
 let deps: ExecutionJobDeps;
-let workerPool: pg.Pool;
-let worker: RunningWorker;
+let testWorker: TestWorker | undefined;
 let queue: Queue;
 
 interface Finding {
@@ -108,30 +102,13 @@ beforeAll(async () => {
   );
   expect(outcome.status).toBe('succeeded');
 
-  const target = connectionString(t.target('axiom_worker'));
-  workerPool = new pg.Pool({ connectionString: target, max: 4 });
-  const workerApi = new Api(workerPool);
-  const workerCloud = cloudDeps(workerApi, sb);
-  deps = { ...workerCloud, logger: quiet(), wait: WAIT };
-  worker = await startWorker({
-    connectionString: target,
-    api: workerApi,
-    workerSecret: t.workerSecret,
-    dataKeys: workerCloud.dataKeys,
-    settings: workerCloud.settings,
-    limits: { concurrency: 8, ratePerSecond: 1000, serviceBudgetMs: 60_000 },
-    logger: quiet(),
-    concurrency: 1,
-    pollIntervalMs: 100,
-    executionWait: WAIT,
-  });
-  queue = await openQueue(target, quiet());
+  testWorker = await startTestWorker(t, () => sb);
+  deps = { ...testWorker.cloud, logger: quiet(), wait: WAIT };
+  queue = testWorker.queue;
 });
 
 afterAll(async () => {
-  await worker?.stop();
-  await queue?.close();
-  await workerPool?.end();
+  await testWorker?.stop();
   await sb?.stop();
 });
 

@@ -4,6 +4,7 @@
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
+import type { CloudDeps } from '../../src/cloud/connections.js';
 import { Api } from '../../src/db/api.js';
 import { connectionString } from '../../src/db/bootstrap.js';
 import { openQueue, type Queue } from '../../src/jobs/queue.js';
@@ -19,6 +20,10 @@ export const quietLogger = (): Logger =>
 
 export interface TestWorker {
   worker: RunningWorker;
+  /** The worker's cloud dependencies (its api as axiom_worker), for running a job's code directly. */
+  cloud: CloudDeps;
+  /** The worker's own connections, as axiom_worker. */
+  pool: pg.Pool;
   /** A queue opened as axiom_worker (enqueue scans and executions). */
   queue: Queue;
   stop(): Promise<void>;
@@ -49,6 +54,8 @@ export async function startTestWorker(
   const queue = await openQueue(target, quietLogger());
   return {
     worker,
+    cloud: deps,
+    pool,
     queue,
     stop: async () => {
       await queue.close();
