@@ -3,6 +3,7 @@
 // only reads every resource's type; then the database side: api.finding_sync of a scan with 1,000
 // findings (first seen, seen again, resolved), against a plain INSERT of 1,000 rows in the same run.
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import { createConnection } from '../src/cloud/connections.js';
 import { DataKeys } from '../src/security/datakeys.js';
 import { KekRing } from '../src/security/kms.js';
@@ -136,11 +137,9 @@ async function engineBench(): Promise<{ rows: Row[]; findings: number; all: numb
 
 async function syncBench(): Promise<Row[]> {
   const b = await startBenchCluster();
+  const kekFile = `${process.env.TMPDIR ?? '/tmp'}/axiom-bench-kek-${process.pid}.json`;
   try {
-    const kek = LocalKeyFile.open(
-      `${process.env.TMPDIR ?? '/tmp'}/axiom-bench-kek-${process.pid}.json`,
-      { create: true },
-    );
+    const kek = LocalKeyFile.open(kekFile, { create: true });
     const slug = `bench-findings-${randomUUID().slice(0, 6)}`;
     const password = 'bench-findings-password-xyz';
     const org = await b.api.raw<{ organization_id: string }>('organization_bootstrap', [
@@ -261,6 +260,7 @@ async function syncBench(): Promise<Row[]> {
     await finish(scan);
     return rows;
   } finally {
+    fs.rmSync(kekFile, { force: true });
     await b.stop();
   }
 }

@@ -2,6 +2,7 @@
 // process.env (the CLI passes overrides in explicitly). Every variable is listed in README.md.
 import path from 'node:path';
 import { z } from 'zod';
+import type { MemoryPolicy } from '../heap.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -222,7 +223,7 @@ export type Config = Readonly<{
   bcryptCost: number;
   orgKeyBits: 2048 | 3072 | 4096;
   dbFastUnsafe: boolean;
-  memory: 'lean' | 'v8';
+  memory: MemoryPolicy;
   audit: Readonly<{
     checkpointDir: string;
     checkpointKeyFile: string;
