@@ -120,6 +120,12 @@ What the audited write spent, and the changes (migrations 080–085, numbered 05
   2,736–3,953 at load 1–2), while the audited write is CPU-bound (2.4–2.8 ms of PostgreSQL CPU per call
   serially, ~4 ms with 8 clients on two cores). Measured serially the audited write holds steady as the
   tables grow (no cached plan goes stale, unlike api.scan_ingest before 093).
+- **Another machine** (2026-12-02 afternoon: 2 × Intel Xeon instead of 2 × AMD EPYC, same code): the raw
+  INSERT baseline rose to 9,600–11,100 ops/s (92–95 µs of server CPU, a faster fsync), the audited write to
+  780–1,010 ops/s (1.6–2.0 ms of server CPU, 0.08–0.09×), the appends to 3,000–3,900 ops/s (350–380 µs,
+  0.32–0.36×), SQL verification to 628k–680k records/s (target met) and the TypeScript verifier to
+  797k–914k records/s, over three runs. The ratios hardly moved: every workload gained about as much as its
+  baseline.
 
 What remains per audited write is mostly PostgreSQL's own per-statement and per-transaction work for ~40
 statements in ~25 PL/pgSQL functions (executor start-up, plan-cache revalidation and locks on every partition,
