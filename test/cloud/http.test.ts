@@ -276,8 +276,12 @@ describe('the cloud API', () => {
 
 describe('the CLI (a real child process, over HTTPS)', () => {
   let env: Record<string, string>;
+  let dir: string | undefined;
+  afterAll(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
   beforeAll(() => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'axiom-cli-'));
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'axiom-cli-'));
     const ca = path.join(dir, 'ca.pem');
     fs.writeFileSync(ca, server().server.tls.cert);
     env = {

@@ -5,7 +5,7 @@ import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConnection } from '../../src/cloud/connections.js';
 import { sealContext } from '../../src/cloud/scanner.js';
 import { DataKeys } from '../../src/security/datakeys.js';
@@ -32,9 +32,14 @@ async function newKmsKey(sb: Sandbox): Promise<string> {
   return k.KeyMetadata!.Arn!;
 }
 
+let dir: string | undefined;
 beforeAll(() => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'axiom-keys-'));
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'axiom-keys-'));
   local = LocalKeyFile.open(path.join(dir, 'kek.json'), { create: true });
+});
+// The local key file is a secret: it does not outlive the test.
+afterAll(() => {
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 describe('the KMS key provider', () => {
