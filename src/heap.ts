@@ -7,7 +7,9 @@
 // AXIOM_MEMORY=v8 keeps V8's own policy.
 import v8 from 'node:v8';
 
-export type MemoryPolicy = 'lean' | 'v8';
+/** The memory policies AXIOM_MEMORY accepts. */
+export const MEMORY_POLICIES = ['lean', 'v8'] as const;
+export type MemoryPolicy = (typeof MEMORY_POLICIES)[number];
 
 /** How far the old generation may grow past its live data before a full collection, in percent. */
 export const LEAN_HEAP_GROWTH_PERCENT = 60;

@@ -2,7 +2,7 @@
 // process.env (the CLI passes overrides in explicitly). Every variable is listed in README.md.
 import path from 'node:path';
 import { z } from 'zod';
-import type { MemoryPolicy } from '../heap.js';
+import { MEMORY_POLICIES, type MemoryPolicy } from '../heap.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -206,7 +206,7 @@ const schema = z.object({
     .default(2)
     .describe('Jobs (scans) one worker process runs at once.'),
   AXIOM_MEMORY: z
-    .enum(['lean', 'v8'])
+    .enum(MEMORY_POLICIES)
     .default('lean')
     .describe(
       "lean: the JavaScript heap's young generation keeps its initial size and the heap grows 60% past its live data; v8: V8's own policy.",
