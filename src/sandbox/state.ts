@@ -88,7 +88,20 @@ export interface S3Object {
   etag: string;
   lastModified: number;
   contentType: string;
+  /** Absent for the "null" version (written while versioning was never enabled, or suspended). */
+  versionId?: string;
+  /** Object Lock retention; `until` is epoch ms. */
+  retention?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; until: number };
+  /** Object Lock legal hold; absent when none was ever applied. */
+  legalHold?: boolean;
 }
+/** A delete marker in a versioned bucket ('null' as the id of a marker made while suspended). */
+export interface S3DeleteMarker {
+  deleteMarker: true;
+  versionId: string;
+  lastModified: number;
+}
+export type S3Version = S3Object | S3DeleteMarker;
 export interface LifecycleRule {
   ID?: string;
   Status: 'Enabled' | 'Disabled';
@@ -118,7 +131,15 @@ export interface Bucket {
   logging?: { targetBucket: string; targetPrefix: string };
   ownership?: 'BucketOwnerEnforced' | 'BucketOwnerPreferred' | 'ObjectWriter';
   website?: { indexDocument: string; errorDocument?: string };
+  /** Present when Object Lock is enabled (it can never be disabled); rule = default retention. */
+  objectLock?: { rule?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; days?: number; years?: number } };
+  /** The current (latest, non-delete-marker) object of each key. */
   objects: Map<string, S3Object>;
+  /**
+   * Every version of each key, oldest first, once versioning has been enabled (built from
+   * `objects` on first use: objects written before that are the "null" version).
+   */
+  versions?: Map<string, S3Version[]>;
   tags: Tag[];
 }
 export interface S3State {
