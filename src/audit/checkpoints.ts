@@ -223,6 +223,8 @@ export interface CheckpointStore {
   list(organizationId: string): Promise<SignedCheckpoint[]>;
   /** Publish the public key beside the checkpoints, so verifiers can fetch it (idempotent). */
   publishKey(key: CheckpointKey): Promise<void>;
+  /** Release connections (a bucket's client); nothing for a directory. */
+  close?(): void;
 }
 
 /**

@@ -120,6 +120,33 @@ const schema = z.object({
     .describe(
       'The Ed25519 checkpoint signing key, mode 0600 (default <data dir>/checkpoint-key.pem; created on first use).',
     ),
+  AXIOM_CHECKPOINT_S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name')
+    .optional()
+    .describe(
+      'Publish signed checkpoints to this S3 bucket instead of AXIOM_CHECKPOINT_DIR. It must have Object Lock enabled (checked at start); each checkpoint is locked in COMPLIANCE mode. Credentials: the platform identity (the SDK’s default chain).',
+    ),
+  AXIOM_CHECKPOINT_S3_PREFIX: z
+    .string()
+    .max(200)
+    .regex(/^(|.*\/)$/, 'empty, or ending in /')
+    .default('axiom-checkpoints/')
+    .describe('Key prefix of the checkpoints in AXIOM_CHECKPOINT_S3_BUCKET.'),
+  AXIOM_CHECKPOINT_S3_REGION: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1')
+    .default('us-east-1')
+    .describe('Region of AXIOM_CHECKPOINT_S3_BUCKET.'),
+  AXIOM_CHECKPOINT_RETENTION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(36500)
+    .default(2557)
+    .describe(
+      'How long each checkpoint published to S3 stays locked (COMPLIANCE mode: nobody can delete it or shorten this), in days (default 7 years).',
+    ),
   AXIOM_CHECKPOINT_INTERVAL_SECONDS: z.coerce
     .number()
     .int()
@@ -229,6 +256,10 @@ export type Config = Readonly<{
     checkpointKeyFile: string;
     checkpointIntervalSeconds: number;
     retentionIntervalSeconds: number;
+    /** Object-locked S3 publishing, when AXIOM_CHECKPOINT_S3_BUCKET is set. */
+    checkpointS3:
+      | Readonly<{ bucket: string; prefix: string; region: string; retentionDays: number }>
+      | undefined;
   }>;
   demo: Readonly<{ enabled: boolean; sandboxPort: number; size: number }>;
   cloud: Readonly<{
@@ -292,6 +323,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ),
       checkpointIntervalSeconds: e.AXIOM_CHECKPOINT_INTERVAL_SECONDS,
       retentionIntervalSeconds: e.AXIOM_RETENTION_INTERVAL_SECONDS,
+      checkpointS3: e.AXIOM_CHECKPOINT_S3_BUCKET
+        ? Object.freeze({
+            bucket: e.AXIOM_CHECKPOINT_S3_BUCKET,
+            prefix: e.AXIOM_CHECKPOINT_S3_PREFIX,
+            region: e.AXIOM_CHECKPOINT_S3_REGION,
+            retentionDays: e.AXIOM_CHECKPOINT_RETENTION_DAYS,
+          })
+        : undefined,
     }),
     demo: Object.freeze({
       enabled: e.AXIOM_DEMO,

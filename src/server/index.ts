@@ -2,11 +2,8 @@
 // and the tests build the server through here, so they run the same thing.
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
-import {
-  CheckpointKey,
-  CheckpointService,
-  DirectoryCheckpointStore,
-} from '../audit/checkpoints.js';
+import { CheckpointKey, CheckpointService } from '../audit/checkpoints.js';
+import { openCheckpointStore } from '../audit/checkpoint-s3.js';
 import { AuditTimer, checkpointTask, retentionTask } from '../audit/maintenance.js';
 import type { Config } from '../config/index.js';
 import { Api, createPool } from '../db/api.js';
@@ -18,7 +15,7 @@ import type { IdentityDeps } from '../identity/context.js';
 import type { Logger } from '../logger.js';
 import { LocalKeyFile, type KekProvider } from '../security/kek.js';
 import type { CloudSettings } from '../cloud/aws.js';
-import { cloudDeps } from '../cloud/index.js';
+import { cloudDeps, cloudSettings } from '../cloud/index.js';
 import { openQueue, type Queue } from '../jobs/queue.js';
 
 export interface RunningServer {
@@ -47,6 +44,12 @@ export interface ServerOptions {
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const { config, logger, db } = opts;
+  // Opened first: an object-locked bucket that is missing or unlocked stops the start (checkpoints in
+  // storage that can be emptied would be a false assurance).
+  const checkpointStore = await openCheckpointStore(
+    config,
+    cloudSettings(config, opts.cloud?.settings),
+  );
   const pool = createPool(connectionString(db.targets.user), 20);
   const api = new Api(pool);
   const kek = opts.kek ?? LocalKeyFile.open(config.kekFile, { create: true });
@@ -63,13 +66,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const hostnames = ['localhost', config.http.host];
   if (config.http.publicUrl) hostnames.unshift(new URL(config.http.publicUrl).hostname);
   // Signed checkpoints: the key stays in a file (never in the database), the checkpoints go to a
-  // directory the database cannot write; a timer signs every organization's chains and archives what is
-  // past each plan's retention (src/audit/maintenance.ts).
+  // directory the database cannot write or to an object-locked bucket; a timer signs every
+  // organization's chains and archives what is past each plan's retention (src/audit/maintenance.ts).
   const checkpoints = new CheckpointService({
     api,
     serviceSecret: db.secrets.workerSecret,
     key: CheckpointKey.open(config.audit.checkpointKeyFile, { create: true }),
-    store: new DirectoryCheckpointStore(config.audit.checkpointDir),
+    store: checkpointStore,
   });
   const timer = new AuditTimer(logger.child({ component: 'audit' }))
     .every(retentionTask(api, db.secrets.workerSecret), config.audit.retentionIntervalSeconds)
@@ -103,6 +106,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await timer.stop();
     await pool.end();
     if (ownQueue) await queue?.close();
+    checkpointStore.close?.();
     throw e;
   }
   const port = (app.server.address() as AddressInfo).port;
@@ -119,6 +123,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await app.close();
       if (ownQueue) await queue?.close();
       await pool.end();
+      checkpointStore.close?.();
     },
   };
 }

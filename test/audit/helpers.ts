@@ -84,6 +84,24 @@ export async function recomputeChains(
   ]);
 }
 
+/**
+ * The undetectable-by-the-chain rewrite: change the first audit event of the organization's busiest lane
+ * and recompute every hash of that lane after it. Answers the lane.
+ */
+export async function rewriteBusiestLane(t: TestDatabase, org: string): Promise<number> {
+  const lane = (
+    await t.superuser.query<{ lane: number }>(
+      `select lane from audit.audit_events where organization_id = $1 group by lane order by count(*) desc limit 1`,
+      [org],
+    )
+  ).rows[0]!.lane;
+  await recomputeChains(t, 'audit.audit_events', org, {
+    lane,
+    before: `update audit.audit_events set reason = 'history, rewritten' where organization_id = '${org}' and lane = ${lane} and seq = 1;`,
+  });
+  return lane;
+}
+
 /** An export written to a file, as the server streams it. */
 export async function exportToFile(
   api: Api,

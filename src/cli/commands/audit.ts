@@ -170,15 +170,19 @@ export function registerAuditCommands(program: Command, ctx: CliContext, lazy: L
     .option('--json', 'print the checkpoints as JSON')
     .action(async (opts: { json?: boolean }) => {
       const config = lazy.config();
-      const { CheckpointKey, CheckpointService, DirectoryCheckpointStore } = await checkpoints();
+      const { CheckpointKey, CheckpointService } = await checkpoints();
+      const { openCheckpointStore } = await import('../../audit/checkpoint-s3.js');
+      const { cloudSettings } = await import('../../cloud/index.js');
+      // The directory, or the object-locked bucket (checked before anything is signed).
+      const store = await openCheckpointStore(config, cloudSettings(config));
       const results = await withLocalApi(lazy, { migrate: false }, async (api, db) =>
         new CheckpointService({
           api,
           serviceSecret: db.secrets.workerSecret,
           key: CheckpointKey.open(config.audit.checkpointKeyFile, { create: true }),
-          store: new DirectoryCheckpointStore(config.audit.checkpointDir),
+          store,
         }).forAll(),
-      );
+      ).finally(() => store.close?.());
       if (opts.json) ctx.io.json(results);
       else {
         for (const r of results)
