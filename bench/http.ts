@@ -80,6 +80,8 @@ interface ChildInfo {
   plans: string[];
   seedSeconds: number;
   probe: Row[];
+  /** Connections of the server's pool (and of the baseline's). */
+  poolSize: number;
 }
 
 /** The child: a durable cluster, a seeded organization, the HTTPS server with the baseline routes. */
@@ -268,7 +270,12 @@ async function seedAndServe(b: BenchCluster, dir: string): Promise<void> {
     plans.push(plan.id);
   }
 
-  const su = b.pool('superuser', 20);
+  // The baseline's pool is the size of the server's (AXIOM_DB_POOL_SIZE, or its default here).
+  const poolEnv = process.env.AXIOM_DB_POOL_SIZE
+    ? { AXIOM_DB_POOL_SIZE: process.env.AXIOM_DB_POOL_SIZE }
+    : {};
+  const poolSize = loadConfig({ AXIOM_DATA_DIR: dir, ...poolEnv }).dbPoolSize;
+  const su = b.pool('superuser', poolSize);
   await su.query('analyze');
   const probe = await probeDatabase(
     b,
@@ -287,6 +294,7 @@ async function seedAndServe(b: BenchCluster, dir: string): Promise<void> {
     // The benchmark signs in once and sends every request with that session: lift the per-session
     // limit so it measures the server, not the limiter (the limiter itself still runs on every request).
     AXIOM_RATE_LIMIT_PER_MINUTE: '1000000',
+    ...poolEnv,
   });
   // Logs go to a file as a deployment's would go to its collector (pino at the default level).
   const logFile = path.join(dir, 'server.log');
@@ -328,6 +336,7 @@ async function seedAndServe(b: BenchCluster, dir: string): Promise<void> {
     plans,
     seedSeconds: (Date.now() - t0) / 1000,
     probe,
+    poolSize,
   };
   process.stdout.write(JSON.stringify(info) + '\n');
   // Commands from the parent: a CPU profile of this process around a workload, and quit.
@@ -679,7 +688,7 @@ async function parent(): Promise<void> {
     writeSection(
       'http',
       'HTTPS read endpoints under load (issue 9)',
-      `The real HTTPS server (\`startServer\`: TLS 1.2+, helmet, cookies, CSRF, per-session rate limit, zod) on a durable embedded PostgreSQL, with one organization holding ${info.findings} findings and ${info.changeRequests.length} submitted change requests; signed in once with a password as a browser is, every request carries that session cookie. autocannon with ${CONNECTIONS} connections (the issue names no concurrency; this is the load of a busy team's dashboards), ${SECONDS} s per workload after a 2 s warm-up, in the bench process; the server and PostgreSQL in a child process. The change request rows cycle over ${info.changeRequests.length} change requests. The baselines run on the same server, TLS and plugins, with the same queries as the api functions, but as the PostgreSQL superuser: no session check, no grant check, no RLS, no session event.
+      `The real HTTPS server (\`startServer\`: TLS 1.2+, helmet, cookies, CSRF, per-session rate limit, zod) on a durable embedded PostgreSQL, with one organization holding ${info.findings} findings and ${info.changeRequests.length} submitted change requests; signed in once with a password as a browser is, every request carries that session cookie. autocannon with ${CONNECTIONS} connections (the issue names no concurrency; this is the load of a busy team's dashboards), ${SECONDS} s per workload after a 2 s warm-up, in the bench process; the server and PostgreSQL in a child process. The change request rows cycle over ${info.changeRequests.length} change requests. The baselines run on the same server, TLS and plugins, with the same queries as the api functions, but as the PostgreSQL superuser: no session check, no grant check, no RLS, no session event. Both use a pool of ${info.poolSize} database connections (AXIOM_DB_POOL_SIZE; its default on this machine).
 
 Where the time goes, without HTTP: each call serially on one connection before the load (median of 300; client-side time, including the round trip and, for api calls, the commit of the session event):
 
@@ -691,7 +700,7 @@ CPU per request is read from /proc: the server's Node process, and its PostgreSQ
 ${table(rows)}
 What was found and changed (load branch): before migration 090, api.finding_list sorted every visible finding to return a page (its ORDER BY was CASE expressions no index matched) and built the page's JSON with finding_json(v_rows[i]), which extracted the row from the array again for each of its ~20 fields. In a run on an AMD EPYC machine before the change (load average ≈ 9): the api findings page took 12.1 ms of PostgreSQL CPU per request against 5.7 ms for the superuser's query, and 30 ms against 5.9 ms serially; after it, the api page cost about what the superuser's query cost. The server's Node CPU per request is close to the floor's plus the JSON of the page; a CPU profile of the server (BENCH_HTTP_PROFILE=1) shows the TLS socket writes (writev, ~25–30 % of its samples), pino with its redaction (~10–15 %, two log lines per request at the default info level) and helmet's headers as the largest parts, and the server idle 20–30 % of the time waiting for PostgreSQL.
 
-Migration 095 (2026-12-02, this Intel machine, runs minutes apart): the page was built as jsonb — each finding with jsonb_build_object, the list with jsonb_agg, the page object, then the api envelope, every level walking and re-encoding everything below it — and its rows went through an array of whole rows (array_agg, then unnest to format them); the read grants of the three finding domains took three statements. Timed piece by piece as the superuser (serial medians): the api call 3.0 ms, the same work with json text instead of jsonb 2.4 ms, without the array 2.0 ms; the three grant statements 0.36 ms. Now the page is json text formatted in one statement from the index scan, with one statement for the grants. Before 095: GET /api/v1/findings 409 req/s, p99 140 ms, 3.61 ms of PostgreSQL CPU per request (serially 3.27 ms); after, in two runs minutes later: 587 and 640 req/s, p99 99 and 88 ms, 2.16 and 2.04 ms (serially 1.79–1.99 ms). The plan detail and change request did not change with it (977 and 1,149 req/s before; 1,028–1,086 and 1,294–1,392 after). Runs on this virtual machine move by up to a third from one to the next with nothing else of ours running (the floor row: 4,800–7,900 req/s), so compare rows of the same run: the CPU columns are the steadier figures. Migration 097 (the same afternoon): the small SQL-language helpers PostgreSQL cannot inline (a subquery or an aggregate in the body) were parsed and planned again on every call — internal.valid_approvals ~130 µs a call, twice per plan detail; 095's read-grant helper ~150 µs per findings page (track_functions). In PL/pgSQL their plans are kept: plan detail 1,118 → 1,287 req/s (PostgreSQL CPU 1.28 → 0.98 ms per request), findings page 645 → 718 req/s (2.02 → 1.75 ms), runs minutes apart.
+Migration 095 (2026-12-02, this Intel machine, runs minutes apart): the page was built as jsonb — each finding with jsonb_build_object, the list with jsonb_agg, the page object, then the api envelope, every level walking and re-encoding everything below it — and its rows went through an array of whole rows (array_agg, then unnest to format them); the read grants of the three finding domains took three statements. Timed piece by piece as the superuser (serial medians): the api call 3.0 ms, the same work with json text instead of jsonb 2.4 ms, without the array 2.0 ms; the three grant statements 0.36 ms. Now the page is json text formatted in one statement from the index scan, with one statement for the grants. Before 095: GET /api/v1/findings 409 req/s, p99 140 ms, 3.61 ms of PostgreSQL CPU per request (serially 3.27 ms); after, in two runs minutes later: 587 and 640 req/s, p99 99 and 88 ms, 2.16 and 2.04 ms (serially 1.79–1.99 ms). The plan detail and change request did not change with it (977 and 1,149 req/s before; 1,028–1,086 and 1,294–1,392 after). Runs on this virtual machine move by up to a third from one to the next with nothing else of ours running (the floor row: 4,800–7,900 req/s), so compare rows of the same run: the CPU columns are the steadier figures. Migration 097 (the same afternoon): the small SQL-language helpers PostgreSQL cannot inline (a subquery or an aggregate in the body) were parsed and planned again on every call — internal.valid_approvals ~130 µs a call, twice per plan detail; 095's read-grant helper ~150 µs per findings page (track_functions). In PL/pgSQL their plans are kept: plan detail 1,118 → 1,287 req/s (PostgreSQL CPU 1.28 → 0.98 ms per request), findings page 645 → 718 req/s (2.02 → 1.75 ms), runs minutes apart. The database pool (2026-12-02 evening, back on a 2 × AMD EPYC machine, where everything runs ~40% slower than on the Intel one): the server held 20 connections (and the baseline 20), so under 32 connections of load up to 20 backends ran at once on two cores. Pool sizes tried in turn, runs minutes apart (plan detail req/s and PostgreSQL CPU ms/req): 20 — 872 / 1.45, 903 / 1.40 and 925 / 1.43; 8 — 740 / 1.64 (a disturbed run: every row fell); 6 — 1,003 / 1.09, 1,027 / 1.06 and 944 / 1.14; 3 — 754 / 1.18 (too few to overlap the commits' waits for the disk). At 6 against 20 the PostgreSQL CPU per request is 20–25 % lower in every pair and the throughput 2–15 % higher; the change request row 900 → 956 req/s (1.47 → 1.09 ms). The findings page: 472–498 req/s at 20, 503–520 at 6. Fewer backends than the cores can run spend less CPU per request (contention for the chain lanes, locks and the WAL); the pool is now AXIOM_DB_POOL_SIZE, by default 3 per core (6 here, at most 20), and the baseline uses the same size.
 
 What remains: the target (≥ 2,000 requests/s, p99 ≤ 50 ms) is not met. On two cores shared by the load generator, the server and PostgreSQL, 2,000 requests/s leaves about 1 ms of CPU per request for everything. The findings page costs about that in PostgreSQL alone even as the superuser (fifty findings formatted as ~39 KB of JSON) plus ~0.8 ms in Node (receiving, parsing and re-serializing the page, TLS), so it is bounded to several hundred requests/s with or without the security layers. The plan detail (the endpoint the issue names) costs ~1.0 ms of PostgreSQL CPU per request through the api against ~0.6 ms for the superuser's same query; of the api call's ~0.6 ms (serially, track_functions), half is the work every call does — the session check (begin_call, ~130 µs), the session event with its chain (~135 µs) and the RLS identity checks — and the rest the plan's JSON from ~10 small statements. The security layers' own cost per call — session check, grant check, and the session event every authenticated read appends (chain lock, hash, insert) with its durable commit — is ~0.4 ms of PostgreSQL CPU per request on the plan and change request rows (against their baselines); on the findings page it is ~1.1 ms, where the filters, the read grants of three domains per facility and the RLS condition of the page's statement come on top.`,
     );

@@ -1,5 +1,6 @@
 // One typed configuration, parsed once from the environment and frozen. Nothing else in src/ reads
 // process.env (the CLI passes overrides in explicitly). Every variable is listed in README.md.
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { MEMORY_POLICIES, type MemoryPolicy } from '../heap.js';
@@ -33,6 +34,15 @@ const schema = z.object({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/)
     .default('axiom')
     .describe('Database name.'),
+  AXIOM_DB_POOL_SIZE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe(
+      'Database connections of the HTTPS server (default: 3 per CPU core of this machine, from 4 to 20). More connections than the database server can run at once make every request slower.',
+    ),
   AXIOM_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info'),
@@ -244,6 +254,8 @@ export type Config = Readonly<{
   dataDir: string;
   databaseUrl: string | undefined;
   dbPort: number;
+  /** Connections of the HTTPS server's pool. */
+  dbPoolSize: number;
   dbName: string;
   logLevel: z.infer<typeof schema>['AXIOM_LOG_LEVEL'];
   kekFile: string;
@@ -287,6 +299,15 @@ export type Config = Readonly<{
   }>;
 }>;
 
+/**
+ * Three connections per core: enough to overlap each commit's wait for the disk, few enough that the
+ * backends do not compete for the same cores (on two cores, 20 connections cost ~25% more PostgreSQL
+ * CPU per request than 6 and served fewer requests: bench/REPORT.md).
+ */
+export function defaultPoolSize(cores = os.availableParallelism()): number {
+  return Math.min(20, Math.max(4, 3 * cores));
+}
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
@@ -309,6 +330,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dataDir,
     databaseUrl: e.DATABASE_URL,
     dbPort: e.AXIOM_DB_PORT,
+    dbPoolSize: e.AXIOM_DB_POOL_SIZE ?? defaultPoolSize(),
     dbName: e.AXIOM_DB_NAME,
     logLevel: e.AXIOM_LOG_LEVEL,
     kekFile: path.resolve(e.AXIOM_KEK_FILE ?? path.join(dataDir, 'kek.json')),

@@ -50,7 +50,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     config,
     cloudSettings(config, opts.cloud?.settings),
   );
-  const pool = createPool(connectionString(db.targets.user), 20);
+  const pool = createPool(connectionString(db.targets.user), config.dbPoolSize);
   const api = new Api(pool);
   const kek = opts.kek ?? LocalKeyFile.open(config.kekFile, { create: true });
   const identity: IdentityDeps = {

@@ -2,7 +2,12 @@
 // README's configuration table documents every variable the schema knows.
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configVariables, loadConfig } from '../../src/config/index.js';
+import {
+  ConfigError,
+  configVariables,
+  defaultPoolSize,
+  loadConfig,
+} from '../../src/config/index.js';
 
 describe('configuration', () => {
   it('refuses bad values, naming the variable', () => {
@@ -19,6 +24,14 @@ describe('configuration', () => {
     expect(c.http.port).toBe(8443);
     expect(c.dataDir.endsWith('.axiom')).toBe(true);
     expect(loadConfig({ AXIOM_DEMO: 'false' }).demo.enabled).toBe(false);
+  });
+
+  it('sizes the server’s database pool by the machine’s cores unless told', () => {
+    expect([1, 2, 4, 8, 64].map((cores) => defaultPoolSize(cores))).toEqual([4, 6, 12, 20, 20]);
+    expect(loadConfig({}).dbPoolSize).toBe(defaultPoolSize());
+    expect(loadConfig({ AXIOM_DB_POOL_SIZE: '9' }).dbPoolSize).toBe(9);
+    for (const bad of ['0', '-1', '2.5', 'many', '1000'])
+      expect(() => loadConfig({ AXIOM_DB_POOL_SIZE: bad }), bad).toThrow(/AXIOM_DB_POOL_SIZE/);
   });
 
   it('is documented: every variable appears in the README configuration table', () => {
