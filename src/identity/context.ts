@@ -69,3 +69,9 @@ export async function refuseSsoResponse(
   await deps.api.raw('sso_response_refused', [deps.serviceSecret, providerId, requestId, reason]);
   throw new AppError('unauthenticated', 'single sign-on was refused', { reason });
 }
+
+/** A sign-in for the CLI: its loopback port and the base64url SHA-256 of its verifier. */
+export interface CliSignIn {
+  cli_port?: number;
+  cli_challenge?: string;
+}

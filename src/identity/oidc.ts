@@ -7,6 +7,7 @@ import {
   clientSecretContext,
   openClientSecret,
   refuseSsoResponse,
+  type CliSignIn,
   type IdentityDeps,
   type SsoProvider,
 } from './context.js';
@@ -63,7 +64,7 @@ export async function oidcStart(
   deps: IdentityDeps,
   p: SsoProvider,
   purpose: 'login' | 'reauth',
-  extra: { principal_id?: string; signature_challenge_id?: string } = {},
+  extra: { principal_id?: string; signature_challenge_id?: string } & CliSignIn = {},
 ): Promise<string> {
   const config = await configFor(deps, p);
   const state = client.randomState();
@@ -93,6 +94,9 @@ export interface OidcResult {
   purpose: 'login' | 'reauth';
   provider: SsoProvider;
   request: {
+    id: string;
+    /** The CLI's loopback port when the sign-in was started by `axiom login --sso`. */
+    cli_port: number | null;
     principal_id: string | null;
     signature_challenge_id: string | null;
     organization_id: string;
@@ -135,6 +139,7 @@ export async function oidcCallback(deps: IdentityDeps, currentUrl: URL): Promise
     principal_id: string | null;
     signature_challenge_id: string | null;
     organization_id: string;
+    cli_port: number | null;
     provider: SsoProvider;
   }>('sso_request_consume', [deps.serviceSecret, providerId, state]);
   const provider = request.provider;

@@ -5,7 +5,12 @@
 import { SAML, ValidateInResponseTo, type Profile } from '@node-saml/node-saml';
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../errors.js';
-import { refuseSsoResponse, type IdentityDeps, type SsoProvider } from './context.js';
+import {
+  refuseSsoResponse,
+  type CliSignIn,
+  type IdentityDeps,
+  type SsoProvider,
+} from './context.js';
 
 export function samlAcsUrl(deps: Pick<IdentityDeps, 'publicUrl'>, providerId: string): string {
   return new URL(`/api/v1/auth/saml/${providerId}/acs`, deps.publicUrl).toString();
@@ -28,12 +33,16 @@ function samlFor(deps: IdentityDeps, p: SsoProvider): SAML {
   });
 }
 
-export async function samlStart(deps: IdentityDeps, p: SsoProvider): Promise<string> {
+export async function samlStart(
+  deps: IdentityDeps,
+  p: SsoProvider,
+  cli: CliSignIn = {},
+): Promise<string> {
   const relayState = `${p.id}.${randomBytes(24).toString('base64url')}`;
   await deps.api.raw('sso_request_begin', [
     deps.serviceSecret,
     p.id,
-    { purpose: 'login', state: relayState, nonce: randomBytes(24).toString('base64url') },
+    { purpose: 'login', state: relayState, nonce: randomBytes(24).toString('base64url'), ...cli },
   ]);
   return await samlFor(deps, p).getAuthorizeUrlAsync(relayState, undefined, {});
 }
@@ -86,7 +95,11 @@ export async function samlAcs(
   deps: IdentityDeps,
   providerId: string,
   body: { SAMLResponse?: string; RelayState?: string },
-): Promise<{ provider: SsoProvider; identity: SamlIdentity }> {
+): Promise<{
+  provider: SsoProvider;
+  request: { id: string; cli_port: number | null };
+  identity: SamlIdentity;
+}> {
   if (!body.SAMLResponse || !body.RelayState) {
     throw new AppError(
       'unauthenticated',
@@ -94,11 +107,11 @@ export async function samlAcs(
       { reason: 'state_mismatch' },
     );
   }
-  const request = await deps.api.raw<{ id: string; provider: SsoProvider }>('sso_request_consume', [
-    deps.serviceSecret,
-    providerId,
-    body.RelayState,
-  ]);
+  const request = await deps.api.raw<{
+    id: string;
+    cli_port: number | null;
+    provider: SsoProvider;
+  }>('sso_request_consume', [deps.serviceSecret, providerId, body.RelayState]);
   let profile: Profile | null;
   try {
     ({ profile } = await samlFor(deps, request.provider).validatePostResponseAsync({
@@ -121,6 +134,7 @@ export async function samlAcs(
     string | undefined;
   return {
     provider: request.provider,
+    request: { id: request.id, cli_port: request.cli_port },
     identity: {
       subject: profile.nameID,
       ...(email ? { email } : /@/.test(profile.nameID) ? { email: profile.nameID } : {}),

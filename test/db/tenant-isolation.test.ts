@@ -343,6 +343,20 @@ const cases: Record<string, Case> = {
       { subject: 's', email: B.user.email, email_verified: true },
       '{}',
     ]),
+  sso_cli_handoff_create: (t, a) =>
+    t.api.raw('sso_cli_handoff_create', [
+      a.token,
+      B.providerId,
+      B.providerId,
+      { subject: 's', email: B.user.email, email_verified: true },
+    ]),
+  session_login_sso_cli: (t, a) =>
+    t.api.raw('session_login_sso_cli', [
+      a.token,
+      `${B.providerId}.axc_${'a'.repeat(43)}`,
+      'v'.repeat(43),
+      '{}',
+    ]),
   webauthn_registration_begin: (t, a) => t.api.call('webauthn_registration_begin', a),
   webauthn_registration_finish: (t, a) =>
     t.api.call('webauthn_registration_finish', a, t.workerSecret, B.challengeId, {

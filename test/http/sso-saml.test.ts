@@ -2,6 +2,7 @@
 // certificate is generated at test time signs assertions with xml-crypto. Signed assertions for this
 // service provider are accepted; unsigned, forged, expired, replayed, misaddressed ones are refused,
 // each with an audit event.
+import { createHash, randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createOrg, uniq, type TestOrg } from '../support/fixtures.js';
 import { useTestServer, type HttpClient } from '../support/http.js';
@@ -143,6 +144,35 @@ describe('single sign-on with SAML 2.0', () => {
       });
     });
   }
+
+  it('hands a sign-in started by `axiom login --sso` to the CLI: a code for its loopback port, exchanged with its verifier', async () => {
+    const verifier = randomBytes(32).toString('base64url');
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const browser = s().client();
+    const r0 = await browser.get(
+      `/api/v1/auth/sso/${org.slug}/start?provider=${providerId}&cli_port=43210&cli_challenge=${challenge}`,
+    );
+    expect(r0.status).toBe(302);
+    const relayState = String(new URL(String(r0.headers.location)).searchParams.get('RelayState'));
+    const r = await post(browser, relayState, idp.response(alice()));
+    // No cookie session in the browser: it is sent to the CLI's port with a single-use code.
+    expect(r.status).toBe(302);
+    expect(browser.cookies.has('__Host-axiom_session')).toBe(false);
+    const to = new URL(String(r.headers.location));
+    expect(`${to.origin}${to.pathname}`).toBe('http://127.0.0.1:43210/callback');
+    const exchanged = await s()
+      .client()
+      .post<{ token: string }>('/api/v1/auth/sso/cli/exchange', {
+        code: to.searchParams.get('code'),
+        code_verifier: verifier,
+      });
+    expect(exchanged.status).toBe(200);
+    const cli = s().client();
+    cli.bearer = exchanged.body.token;
+    const who = await cli.get<{ principal: { email: string } }>('/api/v1/auth/session');
+    expect(who.status).toBe(200);
+    expect(who.body.principal.email).toBe(`alice@${domain}`);
+  });
 
   it('accepts each assertion once: a replay under a new sign-in is refused, with an audit event', async () => {
     const first = s().client();

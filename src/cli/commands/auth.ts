@@ -1,7 +1,13 @@
 // `axiom login`, `axiom logout`, `axiom whoami` and `axiom token create`: the CLI signs in to the
-// HTTPS API like any client (the password is checked in the database), keeps the session token in
-// <data dir>/cli-session (mode 0600), and creates personal API tokens that are shown once.
+// HTTPS API like any client (the password is checked in the database; `--sso` signs in at the
+// organization's identity provider in a browser that hands back to a loopback port), keeps the
+// session token in <data dir>/cli-session (mode 0600), and creates personal API tokens shown once.
 import type { Command } from 'commander';
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import open from 'open';
+import type { Config } from '../../config/index.js';
 import { read } from 'read';
 import { AppError } from '../../errors.js';
 import {
@@ -74,6 +80,137 @@ function describe(who: Whoami, url: string): string {
   );
 }
 
+interface Session {
+  token: string;
+  session_id: string;
+  expires_at: string;
+}
+
+/** Keep the new session in <data dir>/cli-session and say who signed in. */
+async function finishLogin(
+  ctx: CliContext,
+  config: Config,
+  url: string,
+  s: Session,
+  json: boolean | undefined,
+): Promise<void> {
+  storeSession(config.dataDir, {
+    url,
+    token: s.token,
+    session_id: s.session_id,
+    expires_at: s.expires_at,
+  });
+  const client = clientFor(config, { ...ctx.env, AXIOM_TOKEN: s.token }, { url });
+  try {
+    const who = await client.call<Whoami>('GET', '/api/v1/auth/session');
+    if (json)
+      ctx.io.json({
+        url,
+        principal: who.principal,
+        organization: who.organization,
+        session: { id: who.session.id, expires_at: who.session.expires_at },
+        session_file: sessionFile(config.dataDir),
+      });
+    else ctx.io.out(describe(who, url));
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * `axiom login --sso`, as native apps sign in (RFC 8252): listen on a loopback port, send the person's
+ * browser to the server's sign-in start with that port and the SHA-256 of a random verifier, wait for
+ * the browser to bring back a single-use code, and exchange code and verifier for a session. The
+ * server redirects only to 127.0.0.1; a code without this process's verifier is worth nothing.
+ */
+async function signInWithSso(
+  ctx: CliContext,
+  anon: AxiomClient,
+  o: { organization: string; provider?: string; browser: boolean; timeoutMs: number },
+): Promise<Session> {
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  let arrived!: (code: string) => void;
+  const code = new Promise<string>((resolve) => (arrived = resolve));
+  const page = (status: number, title: string, text: string) =>
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>` +
+    `<body><h1>${title}</h1><p>${text}</p></body></html>`;
+  const loopback = http.createServer((req, res) => {
+    const at = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const got = at.searchParams.get('code');
+    const ok = req.method === 'GET' && at.pathname === '/callback' && !!got && got.length <= 200;
+    res.writeHead(ok ? 200 : 400, {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'referrer-policy': 'no-referrer',
+    });
+    res.end(
+      ok
+        ? page(
+            200,
+            'Signed in',
+            'Axiom received the sign-in. Return to your terminal; you can close this tab.',
+          )
+        : page(
+            400,
+            'Not a sign-in',
+            'This address only receives the sign-in of `axiom login --sso`.',
+          ),
+    );
+    if (ok) arrived(got);
+  });
+  await new Promise<void>((resolve, reject) => {
+    loopback.once('error', reject);
+    loopback.listen(0, '127.0.0.1', resolve);
+  });
+  try {
+    const port = (loopback.address() as AddressInfo).port;
+    const start = new URL(
+      `/api/v1/auth/sso/${encodeURIComponent(o.organization)}/start`,
+      anon.opts.url,
+    );
+    if (o.provider) start.searchParams.set('provider', o.provider);
+    start.searchParams.set('cli_port', String(port));
+    start.searchParams.set('cli_challenge', challenge);
+    ctx.io.err(
+      o.browser
+        ? `Opening your browser to sign in. If it does not open, visit:\n  ${start.toString()}`
+        : `Sign in in your browser at:\n  ${start.toString()}`,
+    );
+    if (o.browser) {
+      // The URL is printed above in case no browser can be started here.
+      await open(start.toString()).catch(() => undefined);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new AppError(
+              'unauthenticated',
+              `no sign-in came back from the browser within ${Math.round(o.timeoutMs / 1000)} s`,
+              { reason: 'sso_timeout' },
+            ),
+          ),
+        o.timeoutMs,
+      );
+    });
+    let got: string;
+    try {
+      got = await Promise.race([code, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+    return await anon.call<Session>('POST', '/api/v1/auth/sso/cli/exchange', {
+      body: { code: got, code_verifier: verifier },
+      auth: false,
+    });
+  } finally {
+    loopback.closeAllConnections();
+    await new Promise<void>((resolve) => loopback.close(() => resolve()));
+  }
+}
+
 export function registerAuthCommands(program: Command, ctx: CliContext, lazy: Lazy): void {
   program
     .command('login')
@@ -81,6 +218,16 @@ export function registerAuthCommands(program: Command, ctx: CliContext, lazy: La
     .option('--organization <slug>', 'organization slug (asked when missing)')
     .option('--email <email>', 'e-mail address (asked when missing)')
     .option('--password-stdin', 'read the password from standard input (for scripts)')
+    .option(
+      '--sso',
+      "sign in with the organization's single sign-on in a browser (the browser hands the sign-in back to this command on a loopback port)",
+    )
+    .option(
+      '--provider <id>',
+      'with --sso: the identity provider, when the organization has several',
+    )
+    .option('--no-browser', 'with --sso: print the sign-in URL instead of opening a browser')
+    .option('--timeout <seconds>', 'with --sso: how long to wait for the browser (default 300)')
     .option('--url <url>', 'the server (default AXIOM_URL, else https://localhost:8443)')
     .option('--json', 'print who signed in as JSON')
     .action(
@@ -88,12 +235,43 @@ export function registerAuthCommands(program: Command, ctx: CliContext, lazy: La
         organization?: string;
         email?: string;
         passwordStdin?: boolean;
+        sso?: boolean;
+        provider?: string;
+        browser: boolean;
+        timeout?: string;
         url?: string;
         json?: boolean;
       }) => {
         const config = lazy.config();
         // The server first: a bad --url or certificate setting fails before anything is asked.
         if (opts.url) parseServerUrl(opts.url);
+        if (!opts.sso && (opts.provider || !opts.browser || opts.timeout))
+          throw usage('--provider, --no-browser and --timeout go with --sso', 'usage');
+        if (opts.sso) {
+          if (opts.email || opts.passwordStdin)
+            throw usage('--sso signs in at the identity provider: no --email or password', 'usage');
+          if (
+            opts.provider &&
+            !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(opts.provider)
+          )
+            throw usage('--provider is an identity provider id (a UUID)', 'invalid_provider');
+          const timeout = opts.timeout ?? '300';
+          if (!/^\d{1,4}$/.test(timeout) || +timeout < 1 || +timeout > 3600)
+            throw usage('--timeout is a whole number of seconds from 1 to 3600', 'invalid_timeout');
+          const organization = opts.organization ?? (await ask(ctx, 'Organization: '));
+          if (!slugRule.test(organization))
+            throw usage(`"${organization}" is not an organization slug`, 'invalid_organization');
+          await withClient(ctx, { ...lazy, config: () => config }, opts.url, async (anon) => {
+            const s = await signInWithSso(ctx, anon, {
+              organization,
+              provider: opts.provider,
+              browser: opts.browser,
+              timeoutMs: +timeout * 1000,
+            });
+            await finishLogin(ctx, config, anon.opts.url, s, opts.json);
+          });
+          return;
+        }
         if (opts.passwordStdin && (!opts.organization || !opts.email))
           throw usage(
             '--password-stdin needs --organization and --email (standard input carries the password only)',
@@ -111,7 +289,6 @@ export function registerAuthCommands(program: Command, ctx: CliContext, lazy: La
         if (!password) throw usage('a password is required', 'invalid_password');
 
         await withClient(ctx, { ...lazy, config: () => config }, opts.url, async (anon) => {
-          type Session = { token: string; session_id: string; expires_at: string };
           const signIn = (newPassword?: string) =>
             anon.call<Session>('POST', '/api/v1/auth/login', {
               body: {
@@ -144,33 +321,7 @@ export function registerAuthCommands(program: Command, ctx: CliContext, lazy: La
               throw usage('the new passwords differ; nothing was changed', 'password_mismatch');
             s = await signIn(next);
           }
-          storeSession(config.dataDir, {
-            url: anon.opts.url,
-            token: s.token,
-            session_id: s.session_id,
-            expires_at: s.expires_at,
-          });
-          const client = clientFor(
-            config,
-            { ...ctx.env, AXIOM_TOKEN: s.token },
-            {
-              url: anon.opts.url,
-            },
-          );
-          try {
-            const who = await client.call<Whoami>('GET', '/api/v1/auth/session');
-            if (opts.json)
-              ctx.io.json({
-                url: anon.opts.url,
-                principal: who.principal,
-                organization: who.organization,
-                session: { id: who.session.id, expires_at: who.session.expires_at },
-                session_file: sessionFile(config.dataDir),
-              });
-            else ctx.io.out(describe(who, anon.opts.url));
-          } finally {
-            await client.close();
-          }
+          await finishLogin(ctx, config, anon.opts.url, s, opts.json);
         });
       },
     );

@@ -8,6 +8,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError, isAppError } from '../../errors.js';
+import type { CliSignIn } from '../../identity/context.js';
 import { oidcCallback, oidcProvider, oidcStart } from '../../identity/oidc.js';
 import { samlAcs, samlMetadata, samlStart } from '../../identity/saml.js';
 import type { HttpDeps } from '../server.js';
@@ -93,6 +94,19 @@ function failurePage(req: FastifyRequest, reply: FastifyReply, e: unknown): Fast
     'Sign-in failed',
     `${err.publicMessage} (request ${req.id})`,
   );
+}
+
+/** The CLI's part of a sign-in start URL: both or neither. */
+function cliSignIn(q: { cli_port?: string; cli_challenge?: string }): CliSignIn {
+  if (q.cli_port === undefined && q.cli_challenge === undefined) return {};
+  const port = Number(q.cli_port);
+  if (q.cli_challenge === undefined || !Number.isInteger(port) || port < 1024 || port > 65535)
+    throw new AppError(
+      'invalid_input',
+      'a sign-in for the CLI names cli_port (1024-65535) and cli_challenge together',
+      { reason: 'invalid_cli_port' },
+    );
+  return { cli_port: port, cli_challenge: q.cli_challenge };
 }
 
 export function registerAuthRoutes(app: FastifyInstance, deps: HttpDeps): void {
@@ -233,6 +247,52 @@ export function registerAuthRoutes(app: FastifyInstance, deps: HttpDeps): void {
   });
 
   // --- Single sign-on -------------------------------------------------------------------------
+
+  /**
+   * A sign-in started by `axiom login --sso`: the identity is verified, so the database records it
+   * under a single-use code, and the browser takes the code to the CLI's loopback port (always
+   * 127.0.0.1: never a URL from the request). The CLI exchanges it with its verifier for a session.
+   */
+  async function handOffToCli(
+    reply: FastifyReply,
+    providerId: string,
+    requestId: string,
+    verified: object,
+  ): Promise<FastifyReply> {
+    const h = await api.raw<{ code: string; cli_port: number }>('sso_cli_handoff_create', [
+      identity.serviceSecret,
+      providerId,
+      requestId,
+      verified,
+    ]);
+    const to = new URL(`http://127.0.0.1:${h.cli_port}/callback`);
+    to.searchParams.set('code', h.code);
+    return await reply
+      .header('cache-control', 'no-store')
+      .header('referrer-policy', 'no-referrer')
+      .redirect(to.toString(), 302);
+  }
+
+  define(app, deps, {
+    method: 'POST',
+    url: '/api/v1/auth/sso/cli/exchange',
+    summary:
+      'Finish `axiom login --sso`: exchange the single-use code the browser brought to the CLI, with the verifier whose SHA-256 started the sign-in, for a session token (no cookie). The code is spent on the first attempt.',
+    tags,
+    auth: 'none',
+    body: z.object({
+      code: z.string().min(1).max(200),
+      code_verifier: z.string().min(43).max(128),
+    }),
+    handler: async ({ req, body }) =>
+      await api.raw<LoginResult>('session_login_sso_cli', [
+        identity.serviceSecret,
+        body.code,
+        body.code_verifier,
+        clientInfo(req),
+      ]),
+  });
+
   app.get(
     '/api/v1/auth/sso/:organization/start',
     {
@@ -241,16 +301,30 @@ export function registerAuthRoutes(app: FastifyInstance, deps: HttpDeps): void {
         tags,
         security: [],
         params: z.object({ organization: slug }),
-        querystring: z.object({ provider: z.uuid().optional() }),
+        querystring: z.object({
+          provider: z.uuid().optional(),
+          // `axiom login --sso`: the CLI's loopback port and the SHA-256 of its verifier.
+          cli_port: z
+            .string()
+            .regex(/^[0-9]{4,5}$/)
+            .optional(),
+          cli_challenge: z
+            .string()
+            .regex(/^[A-Za-z0-9_-]{43}$/)
+            .optional(),
+        }),
       },
     },
     async (req, reply) => {
       const { organization } = req.params as { organization: string };
-      const { provider } = req.query as { provider?: string };
+      const q = req.query as { provider?: string; cli_port?: string; cli_challenge?: string };
       try {
-        const p = await oidcProvider(identity, organization, provider);
+        const cli = cliSignIn(q);
+        const p = await oidcProvider(identity, organization, q.provider);
         const url =
-          p.kind === 'saml' ? await samlStart(identity, p) : await oidcStart(identity, p, 'login');
+          p.kind === 'saml'
+            ? await samlStart(identity, p, cli)
+            : await oidcStart(identity, p, 'login', cli);
         return await reply.header('cache-control', 'no-store').redirect(url, 302);
       } catch (e) {
         return failurePage(req, reply, e);
@@ -318,6 +392,8 @@ export function registerAuthRoutes(app: FastifyInstance, deps: HttpDeps): void {
             `/#/signatures/${challengeId}`,
           );
         }
+        if (r.request.cli_port !== null)
+          return await handOffToCli(reply, r.provider.id, r.request.id, r.identity);
         const s = await api.raw<LoginResult>('session_login_sso', [
           identity.serviceSecret,
           r.provider.id,
@@ -356,6 +432,8 @@ export function registerAuthRoutes(app: FastifyInstance, deps: HttpDeps): void {
           id,
           req.body as { SAMLResponse: string; RelayState?: string },
         );
+        if (r.request.cli_port !== null)
+          return await handOffToCli(reply, r.provider.id, r.request.id, r.identity);
         const s = await api.raw<LoginResult>('session_login_sso', [
           identity.serviceSecret,
           r.provider.id,
