@@ -50,42 +50,61 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     config,
     cloudSettings(config, opts.cloud?.settings),
   );
-  const pool = createPool(connectionString(db.targets.user), config.dbPoolSize);
-  const api = new Api(pool);
-  const kek = opts.kek ?? LocalKeyFile.open(config.kekFile, { create: true });
-  const identity: IdentityDeps = {
-    api,
-    serviceSecret: db.secrets.workerSecret,
-    publicUrl: config.http.publicUrl ?? `https://localhost:${config.http.port}`,
-    kek,
+  // Whatever opens below is closed again, in reverse order, if a later step fails (a bad TLS file, an
+  // unreachable queue, a port in use): a failed start leaves no pool, queue, timer or bucket client.
+  const opened: Array<() => Promise<void> | void> = [() => checkpointStore.close?.()];
+  // Each part is closed once, even when another fails to close; the first failure is reported.
+  const undo = async (): Promise<void> => {
+    const failures: unknown[] = [];
+    for (const close of opened.splice(0).reverse()) {
+      try {
+        await close();
+      } catch (e) {
+        failures.push(e);
+      }
+    }
+    if (failures.length > 0) throw failures[0];
   };
-  const cloud = cloudDeps(config, api, kek, opts.cloud?.settings);
-  let queue: Queue | undefined = opts.cloud?.queue;
-  const ownQueue = !queue && db.targets.worker !== undefined;
-  if (ownQueue) queue = await openQueue(connectionString(db.targets.worker), logger);
-  const hostnames = ['localhost', config.http.host];
-  if (config.http.publicUrl) hostnames.unshift(new URL(config.http.publicUrl).hostname);
-  // Signed checkpoints: the key stays in a file (never in the database), the checkpoints go to a
-  // directory the database cannot write or to an object-locked bucket; a timer signs every
-  // organization's chains and archives what is past each plan's retention (src/audit/maintenance.ts).
-  const checkpoints = new CheckpointService({
-    api,
-    serviceSecret: db.secrets.workerSecret,
-    key: CheckpointKey.open(config.audit.checkpointKeyFile, { create: true }),
-    store: checkpointStore,
-  });
-  const timer = new AuditTimer(logger.child({ component: 'audit' }))
-    .every(retentionTask(api, db.secrets.workerSecret), config.audit.retentionIntervalSeconds)
-    .every(checkpointTask(checkpoints), config.audit.checkpointIntervalSeconds);
-  const tls = await loadOrCreateTls({
-    dataDir: config.dataDir,
-    certFile: config.http.tlsCertFile,
-    keyFile: config.http.tlsKeyFile,
-    hostnames: [...new Set(hostnames)],
-  });
-  let app: FastifyInstance;
+  let started: Omit<RunningServer, 'close' | 'url' | 'publicUrl'> & {
+    stop: () => Promise<void>;
+    identity: IdentityDeps;
+  };
   try {
-    app = await buildServer(
+    const pool = createPool(connectionString(db.targets.user), config.dbPoolSize);
+    opened.push(() => pool.end());
+    const api = new Api(pool);
+    const kek = opts.kek ?? LocalKeyFile.open(config.kekFile, { create: true });
+    const identity: IdentityDeps = {
+      api,
+      serviceSecret: db.secrets.workerSecret,
+      publicUrl: config.http.publicUrl ?? `https://localhost:${config.http.port}`,
+      kek,
+    };
+    const cloud = cloudDeps(config, api, kek, opts.cloud?.settings);
+    let queue: Queue | undefined = opts.cloud?.queue;
+    if (!queue && db.targets.worker !== undefined) {
+      const own = await openQueue(connectionString(db.targets.worker), logger);
+      opened.push(() => own.close());
+      queue = own;
+    }
+    const hostnames = ['localhost', config.http.host];
+    if (config.http.publicUrl) hostnames.unshift(new URL(config.http.publicUrl).hostname);
+    // Signed checkpoints: the key stays in a file (never in the database), the checkpoints go to a
+    // directory the database cannot write or to an object-locked bucket; a timer signs every
+    // organization's chains and archives what is past each plan's retention (src/audit/maintenance.ts).
+    const checkpoints = new CheckpointService({
+      api,
+      serviceSecret: db.secrets.workerSecret,
+      key: CheckpointKey.open(config.audit.checkpointKeyFile, { create: true }),
+      store: checkpointStore,
+    });
+    const tls = await loadOrCreateTls({
+      dataDir: config.dataDir,
+      certFile: config.http.tlsCertFile,
+      keyFile: config.http.tlsKeyFile,
+      hostnames: [...new Set(hostnames)],
+    });
+    const app = await buildServer(
       {
         api,
         logger,
@@ -101,14 +120,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       },
       tls,
     );
+    opened.push(() => app.close());
     await app.listen({ host: config.http.host, port: config.http.port });
+    // The audit tasks start once the server is up (and stop first when it closes).
+    const timer = new AuditTimer(logger.child({ component: 'audit' }))
+      .every(retentionTask(api, db.secrets.workerSecret), config.audit.retentionIntervalSeconds)
+      .every(checkpointTask(checkpoints), config.audit.checkpointIntervalSeconds);
+    opened.push(() => timer.stop());
+    started = { app, api, tls, identity, stop: undo };
   } catch (e) {
-    await timer.stop();
-    await pool.end();
-    if (ownQueue) await queue?.close();
-    checkpointStore.close?.();
+    // The start's own failure is what the caller needs to see, not a failure to close.
+    await undo().catch(() => undefined);
     throw e;
   }
+  const { app, api, tls, identity } = started;
   const port = (app.server.address() as AddressInfo).port;
   if (!config.http.publicUrl) identity.publicUrl = `https://localhost:${port}`;
   const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
@@ -118,12 +143,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     url: `https://${host}:${port}`,
     publicUrl: identity.publicUrl,
     tls,
-    close: async () => {
-      await timer.stop();
-      await app.close();
-      if (ownQueue) await queue?.close();
-      await pool.end();
-      checkpointStore.close?.();
-    },
+    // The timer first, then the HTTP server, the queue, the pool and the bucket client.
+    close: started.stop,
   };
 }
