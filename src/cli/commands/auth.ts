@@ -6,7 +6,6 @@ import type { Command } from 'commander';
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import open from 'open';
 import type { Config } from '../../config/index.js';
 import { read } from 'read';
 import { AppError } from '../../errors.js';
@@ -179,6 +178,8 @@ async function signInWithSso(
     );
     if (o.browser) {
       // The URL is printed above in case no browser can be started here.
+      // Loaded only here: every other command starts without it.
+      const { default: open } = await import('open');
       await open(start.toString()).catch(() => undefined);
     }
     let timer: NodeJS.Timeout | undefined;
