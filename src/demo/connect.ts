@@ -14,6 +14,7 @@ import {
 import { ACTION_CLASSES } from '../execution/catalog.js';
 import { executionRolePolicy } from '../execution/permissions.js';
 import type { Queue } from '../jobs/queue.js';
+import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Sandbox } from '../sandbox/index.js';
 import { proposePlanForFindings } from '../plans/service.js';
@@ -100,12 +101,22 @@ export async function connectDemo(opts: {
   }
 }
 
+/** How many open findings of a check the agent looks at for one whose fix fits the facility's cap. */
+const CANDIDATES_PER_CHECK = 10;
+
+/** Refusals that mean "not this finding" rather than a fault. */
+const PASSED_OVER = new Set(['blast_radius_cap', 'nothing_to_remediate']);
+
 /** Findings whose fix the demo's agent proposes first: low-risk, reversible, one resource each. */
 const FIRST_PLAN_CHECKS = [
   's3_bucket_no_public_access_block',
   'ec2_imdsv2_not_required',
   'ebs_volume_gp2',
   'kms_rotation_off',
+  's3_bucket_no_encryption',
+  'rds_no_deletion_protection',
+  'iam_password_policy_weak',
+  'iam_access_key_unused',
 ];
 
 /**
@@ -146,18 +157,30 @@ export async function proposeFirstPlans(opts: {
         facility_id: opts.facilityId,
         check_id: check,
         status: 'open',
-        limit: 1,
+        limit: CANDIDATES_PER_CHECK,
       });
-      const finding = page.items[0];
-      if (!finding) continue;
-      try {
-        const plan = await proposePlanForFindings<{ id: string }>(api, agent, [finding.id], {
-          title: `Fix ${check.replace(/_/g, ' ')}`,
-          reason: 'proposed by the agent after the first scan of the demo account',
-        });
-        proposed.push(plan.id);
-      } catch (e) {
-        opts.logger.warn({ err: e, check }, 'the demo agent could not propose a plan');
+      // The facility caps a plan's blast radius (the demo's production facility at 2 resources), and
+      // some findings need a person's judgement (no executable fix): the agent passes such a finding
+      // over for the next one, as it would in production.
+      for (const finding of page.items) {
+        try {
+          const plan = await proposePlanForFindings<{ id: string }>(api, agent, [finding.id], {
+            title: `Fix ${check.replace(/_/g, ' ')}`,
+            reason: 'proposed by the agent after the first scan of the demo account',
+          });
+          proposed.push(plan.id);
+          break;
+        } catch (e) {
+          if (e instanceof AppError && e.reason !== undefined && PASSED_OVER.has(e.reason)) {
+            opts.logger.debug(
+              { check, finding: finding.id, reason: e.reason },
+              'finding passed over',
+            );
+            continue;
+          }
+          opts.logger.warn({ err: e, check }, 'the demo agent could not propose a plan');
+          break;
+        }
       }
     }
     return proposed;

@@ -50,7 +50,12 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function start(): { child: ChildProcess; ready: Promise<string>; exited: Promise<number | null> } {
+function start(): {
+  child: ChildProcess;
+  ready: Promise<string>;
+  exited: Promise<number | null>;
+  stderr: () => string;
+} {
   const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'axiom.js'), 'start'], {
     cwd: projectRoot,
     env,
@@ -71,7 +76,7 @@ function start(): { child: ChildProcess; ready: Promise<string>; exited: Promise
     child.on('exit', () => reject(new Error(`exited before ready:\n${out}\n${err}`)));
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, ready, exited };
+  return { child, ready, exited, stderr: () => err };
 }
 
 describe('axiom start', () => {
@@ -159,12 +164,15 @@ describe('axiom start', () => {
     const counts = await get<{ active: number; total: number }>('/api/v1/findings/counts');
     expect(counts.active).toBeGreaterThan(5);
     // ... and the agent has proposed plans for the operator to sign (she did not author them).
+    // Three of them: where the first finding of a check needs a fix wider than the facility's
+    // blast-radius cap (2 resources), the agent passes it over for another, without a warning.
     let plans: Array<{ state: string; created_by: string; risk_tier: string }> = [];
-    for (let i = 0; i < 60 && plans.length === 0; i++) {
+    for (let i = 0; i < 60 && plans.length < 3; i++) {
       plans = await get<typeof plans>('/api/v1/plans?state=in_review');
-      if (plans.length === 0) await new Promise((r) => setTimeout(r, 1000));
+      if (plans.length < 3) await new Promise((r) => setTimeout(r, 1000));
     }
-    expect(plans.length).toBeGreaterThan(0);
+    expect(plans).toHaveLength(3);
+    expect(first.stderr()).not.toMatch(/could not propose|proposed no plan/);
     const me = await get<{ principal: { id: string } }>('/api/v1/auth/session');
     for (const p of plans) {
       expect(p.created_by).not.toBe(me.principal.id);
