@@ -213,6 +213,18 @@ describe('axiom plan and axiom execution', () => {
       content: { rollback_of: execution.id },
       state: 'in_review',
     });
+    // Shown as what it is: each step undone (its rollback runs), not the action again.
+    const rollbackId = (JSON.parse(rollback.stdout) as { id: string }).id;
+    const undoShown = await axiom(w.reviewer, ['plan', 'show', rollbackId]);
+    expect(undoShown.stdout).toContain(
+      `rolls back execution ${execution.id}: executing it undoes each step below`,
+    );
+    expect(undoShown.stdout).toMatch(/1\. undo s3\.put_bucket_public_access_block /);
+    expect(undoShown.stdout).toMatch(/ {5}runs: aws s3api /);
+    expect(undoShown.stdout).not.toMatch(/rollback:/);
+    const originalShown = await axiom(w.reviewer, ['plan', 'show', plan.id]);
+    expect(originalShown.stdout).not.toMatch(/undo|rolls back/);
+    expect(originalShown.stdout).toMatch(/ {5}rollback: aws s3api /);
 
     const revoke = await axiom(w.reviewer, [
       'plan',

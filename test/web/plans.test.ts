@@ -131,6 +131,16 @@ describe('plans and executions in Chromium', () => {
     await page.waitForSelector('[data-testid=plan-step]');
     const rollbackPlan = /#\/plans\/([0-9a-f-]{36})/.exec(page.url())![1]!;
     expect(rollbackPlan).not.toBe(planId);
+    // The page says what approving it means: each step is undone, and it opens on the undo.
+    expect(await page.textContent('[data-testid=rollback-notice]')).toMatch(
+      /rolls back execution [0-9a-f]+.*undoes each step/,
+    );
+    const step = await page.textContent('[data-testid=plan-step]');
+    expect(step).toMatch(/^1\. Undo s3\.put_bucket_public_access_block/);
+    expect(step).toMatch(/How it is undone/);
+    expect(step).toMatch(/What runs: the undo.*The action it undoes/);
+    expect(step).not.toMatch(/Verification/);
+    await screenshot(page, 'rollback-proposed');
     await signIn(w.reviewer);
     await page.goto(`${s().server.publicUrl}/#/plans/${rollbackPlan}`);
     await page.click('[data-testid=approve-plan]');

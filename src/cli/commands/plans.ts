@@ -75,7 +75,7 @@ interface Plan {
     steps: Array<{ actionId: string; resourceArn: string }>;
     blast_radius: { total: number; class: string };
     rollback_summary?: string[];
-    rollback_of?: string;
+    rollback_of?: string | null;
   };
   change_request: { id: string; state: string; title: string };
   approvals: { valid: number; given: number };
@@ -96,11 +96,16 @@ function printPlan(ctx: CliContext, p: Plan): void {
   ctx.io.out(
     `plan ${p.id} v${p.version}  ${p.state}  ${p.domain}  risk ${p.risk_tier}  approvals ${p.approvals.valid}/${p.required_approvals}  blast radius ${p.content.blast_radius.total} (${p.content.blast_radius.class})`,
   );
-  if (p.content.rollback_of) ctx.io.out(`  rolls back execution ${p.content.rollback_of}`);
+  // A rollback plan runs each step's rollback: say so, rather than list the actions as if they ran.
+  const undo = typeof p.content.rollback_of === 'string';
+  if (undo)
+    ctx.io.out(
+      `  rolls back execution ${p.content.rollback_of}: executing it undoes each step below`,
+    );
   p.content.steps.forEach((s, i) => {
-    ctx.io.out(`  ${i + 1}. ${s.actionId}  ${s.resourceArn}`);
+    ctx.io.out(`  ${i + 1}. ${undo ? 'undo ' : ''}${s.actionId}  ${s.resourceArn}`);
     const rb = p.content.rollback_summary?.[i];
-    if (rb) ctx.io.out(`     rollback: ${rb}`);
+    if (rb) ctx.io.out(`     ${undo ? 'runs' : 'rollback'}: ${rb}`);
   });
   ctx.io.out(`  record hash ${p.record_hash}`);
 }

@@ -74,6 +74,8 @@ export interface Plan {
     blast_radius?: { resources: string[]; class?: string; total?: number };
     rollback_summary?: string[];
     rollback_verified?: boolean;
+    /** Set on a rollback plan: the execution whose steps it undoes. */
+    rollback_of?: string | null;
     summary?: {
       steps?: StepSummary[];
       blastRadius?: {
@@ -196,28 +198,40 @@ export function PlanFixButton(props: { findingId: string }): JSX.Element {
   );
 }
 
-function StepCard(props: { i: number; step: Plan['content']['steps'][number]; s?: StepSummary }) {
-  const [tab, setTab] = useState('cli');
+/**
+ * One step of a plan. On a rollback plan (`undo`) what runs is the step's rollback, not its action:
+ * the card says so, opens on the rollback, and shows the original action only as what is undone.
+ */
+function StepCard(props: {
+  i: number;
+  step: Plan['content']['steps'][number];
+  s?: StepSummary;
+  undo?: boolean;
+}) {
+  const [tab, setTab] = useState(props.undo ? 'rollback' : 'cli');
   const s = props.s;
+  const tabs = props.undo
+    ? [
+        { id: 'rollback', label: 'What runs: the undo' },
+        { id: 'cli', label: 'The action it undoes' },
+      ]
+    : [
+        { id: 'cli', label: 'AWS CLI' },
+        { id: 'terraform', label: 'Terraform' },
+        { id: 'rollback', label: 'Rollback plan' },
+        { id: 'verify', label: 'Verification' },
+      ];
   return (
     <div class="card step" data-testid="plan-step">
       <h3>
-        {props.i + 1}. <Mono>{props.step.actionId}</Mono> on{' '}
+        {props.i + 1}. {props.undo && 'Undo '}
+        <Mono>{props.step.actionId}</Mono> on{' '}
         <Mono title={props.step.resourceArn}>{s?.resourceId ?? props.step.resourceArn}</Mono>
         {s && <Badge value={s.riskTier} />}
       </h3>
       {s ? (
         <>
-          <Tabs
-            tabs={[
-              { id: 'cli', label: 'AWS CLI' },
-              { id: 'terraform', label: 'Terraform' },
-              { id: 'rollback', label: 'Rollback plan' },
-              { id: 'verify', label: 'Verification' },
-            ]}
-            active={tab}
-            onChange={setTab}
-          />
+          <Tabs tabs={tabs} active={tab} onChange={setTab} />
           {tab === 'cli' && <CopyBlock text={s.cli.join('\n')} />}
           {tab === 'terraform' &&
             (s.terraform.manualReviewRequired ? (
@@ -270,6 +284,7 @@ function PlanDetail(props: { id: string }): JSX.Element {
         const still = Math.max(0, p.required_approvals - p.approvals.valid);
         const summaries = p.content.summary?.steps ?? [];
         const br = p.content.summary?.blastRadius;
+        const undoes = p.content.rollback_of ?? undefined;
         return (
           <Page
             title={cr.title}
@@ -307,6 +322,18 @@ function PlanDetail(props: { id: string }): JSX.Element {
                 </span>
               </div>
             </div>
+            {undoes && (
+              <Notice kind="warn">
+                <span data-testid="rollback-notice">
+                  This plan rolls back execution{' '}
+                  <a href={href(`executions/${undoes}`)}>
+                    <Mono>{short(undoes)}</Mono>
+                  </a>
+                  : executing it undoes each step below, putting back the state captured before that
+                  execution changed anything. Approving it signs for the undo.
+                </span>
+              </Notice>
+            )}
             <div class="actions">
               {cr.state === 'in_review' && !mine && !myApproval && (
                 <>
@@ -368,7 +395,7 @@ function PlanDetail(props: { id: string }): JSX.Element {
             )}
             <h2>Steps</h2>
             {p.content.steps.map((st, i) => (
-              <StepCard i={i} step={st} s={summaries[i]} />
+              <StepCard i={i} step={st} s={summaries[i]} undo={undoes !== undefined} />
             ))}
             <h2>Blast radius</h2>
             {br ? (
