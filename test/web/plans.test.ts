@@ -153,6 +153,14 @@ describe('plans and executions in Chromium', () => {
     await expect
       .poll(async () => (await execution(id)).status, { timeout: 60_000 })
       .toMatch(/^(succeeded|rolled_back)$/);
+    // The timeline follows it to the end: each step undone (never the original's "verified").
+    const heading = '[data-testid=execution-timeline] h3';
+    await expect
+      .poll(async () => page.textContent(heading), { timeout: 15_000 })
+      .toMatch(/rolled back|not needed/);
+    const timeline = await page.textContent(heading);
+    expect(timeline).toMatch(/^1\. Undo s3\.put_bucket_public_access_block/);
+    expect(timeline).not.toMatch(/verified|waiting/);
     await screenshot(page, 'rollback-executed');
     const restored = diffStates(before, sandbox().control.dumpState(w.accountId));
     expect(restored).toEqual([]);

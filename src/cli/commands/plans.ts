@@ -81,14 +81,20 @@ interface Plan {
   approvals: { valid: number; given: number };
 }
 
-interface Execution {
+export interface Execution {
   id: string;
   plan_id: string;
   kind: string;
   status: string;
   auto_applied: boolean;
   progress: {
-    steps: Array<{ index: number; actionId: string; resourceArn: string; state: string }>;
+    steps: Array<{
+      index: number;
+      actionId: string;
+      resourceArn: string;
+      state: string;
+      rollback?: { status: string };
+    }>;
   } | null;
 }
 
@@ -111,11 +117,23 @@ function printPlan(ctx: CliContext, p: Plan): void {
 }
 
 function printExecution(ctx: CliContext, e: Execution): void {
-  ctx.io.out(
+  for (const line of executionLines(e)) ctx.io.out(line);
+}
+
+/**
+ * An execution as `axiom execution show` prints it. A rollback starts from the progress of the
+ * execution it undoes: until the worker has undone a step, that step still says "verified", so a
+ * rollback's steps show how far the undo got instead.
+ */
+export function executionLines(e: Execution): string[] {
+  const undo = e.kind === 'rollback';
+  return [
     `execution ${e.id}  ${e.kind}  ${e.status}${e.auto_applied ? '  (auto-applied)' : ''}  plan ${e.plan_id}`,
-  );
-  for (const s of e.progress?.steps ?? [])
-    ctx.io.out(`  ${s.index + 1}. ${s.actionId}  ${s.resourceArn}  ${s.state}`);
+    ...(e.progress?.steps ?? []).map(
+      (s) =>
+        `  ${s.index + 1}. ${undo ? 'undo ' : ''}${s.actionId}  ${s.resourceArn}  ${undo ? (s.rollback?.status ?? 'waiting') : s.state}`,
+    ),
+  ];
 }
 
 /** Sign the plan's change request with the password: a challenge, answered. */

@@ -9,6 +9,7 @@ import { api } from '../api';
 import { href, navigate, type Route } from '../router';
 import { useSession } from '../session';
 import { SignDialog } from '../sign';
+import { shownStepState } from '../steps';
 import type { ChangeRequest } from '../types';
 import {
   Async,
@@ -660,8 +661,11 @@ function ExecutionDetail(props: { id: string }): JSX.Element {
               {steps.map((s) => (
                 <li class="card">
                   <h3>
-                    {s.index + 1}. <Mono>{s.actionId}</Mono> <Badge value={s.state} />{' '}
-                    {s.rollback && <Badge value={`rollback: ${s.rollback.status}`} />}
+                    {s.index + 1}. {e.rollback_of && 'Undo '}
+                    <Mono>{s.actionId}</Mono> <Badge value={shownStepState(e.rollback_of, s)} />{' '}
+                    {s.rollback && !e.rollback_of && (
+                      <Badge value={`rollback: ${s.rollback.status}`} />
+                    )}
                   </h3>
                   <p>
                     <Mono>{s.resourceArn}</Mono>

@@ -1,0 +1,42 @@
+// `axiom execution show` output (src/cli/commands/plans.ts executionLines), for the states a test
+// against the worker cannot hold still: a rollback that is queued or half done.
+import { describe, expect, it } from 'vitest';
+import { executionLines, type Execution } from '../../src/cli/commands/plans.js';
+
+const step = (state: string, rollback?: { status: string }) => ({
+  index: 0,
+  actionId: 'kms.enable_key_rotation',
+  resourceArn: 'arn:aws:kms:us-east-1:123456789012:key/k1',
+  state,
+  ...(rollback ? { rollback } : {}),
+});
+
+const execution = (kind: string, status: string, steps: ReturnType<typeof step>[]): Execution => ({
+  id: 'x1',
+  plan_id: 'p1',
+  kind,
+  status,
+  auto_applied: false,
+  progress: { steps },
+});
+
+describe('executionLines', () => {
+  it('prints an execution with each step as the executor recorded it', () => {
+    expect(executionLines(execution('apply', 'succeeded', [step('verified')]))).toEqual([
+      'execution x1  apply  succeeded  plan p1',
+      '  1. kms.enable_key_rotation  arn:aws:kms:us-east-1:123456789012:key/k1  verified',
+    ]);
+  });
+
+  it('prints a queued rollback as waiting to undo, not as the verified steps it inherited', () => {
+    const lines = executionLines(execution('rollback', 'queued', [step('verified')]));
+    expect(lines[1]).toBe(
+      '  1. undo kms.enable_key_rotation  arn:aws:kms:us-east-1:123456789012:key/k1  waiting',
+    );
+    expect(lines.join('\n')).not.toMatch(/verified/);
+    const done = executionLines(
+      execution('rollback', 'rolled_back', [step('rolled_back', { status: 'rolled_back' })]),
+    );
+    expect(done[1]).toMatch(/ {2}1\. undo kms\.enable_key_rotation .* rolled_back$/);
+  });
+});
