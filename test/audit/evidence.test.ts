@@ -167,6 +167,11 @@ describe('the export', () => {
     const verified = await runCli(['audit', 'verify', out], cliEnv(''));
     expect(verified.code).toBe(0);
     expect(verified.stdout).toMatch(/^intact: \d+ rows verified/);
+    // With no checkpoint to check, it says what the verification cannot see.
+    expect(verified.stdout).toMatch(/checkpoints: 0 verified/);
+    expect(verified.stdout).toMatch(
+      /^note: no signed checkpoint was checked, so entries removed from the end/m,
+    );
   });
 
   it('is refused without audit:read organization-wide, and without a session', async () => {
@@ -245,6 +250,15 @@ describe('signed checkpoints', () => {
       store: new DirectoryCheckpointStore(checkpointDir),
     });
     await service.forOrganization(org.id);
+    // Before the rewrite: intact, with the checkpoint checked (and no note about a missing one).
+    const before = await exportToFile(t.api, org.admin.caller, 'jsonl', service.store);
+    const ok = await runCli(
+      ['audit', 'verify', before, '--checkpoints', checkpointDir],
+      cliEnv(''),
+    );
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^checkpoints: 1 verified/m);
+    expect(ok.stdout).not.toMatch(/note:|warning:/);
     await rewriteBusiestLane(t, org.id);
     // Both verifiers see a self-consistent chain.
     expect((await t.api.call<{ intact: boolean }>('chain_verify', org.admin.caller)).intact).toBe(

@@ -153,6 +153,12 @@ export function registerAuditCommands(program: Command, ctx: CliContext, lazy: L
             ctx.io.out(
               'warning: some checkpoints were not checked: give --public-key or --checkpoints with the published key',
             );
+          else if (cp.verified === 0)
+            // Hashes and links prove the rows agree with each other; only a signed head proves that
+            // none was removed from the end of a chain (docs/hashing.md).
+            ctx.io.out(
+              'note: no signed checkpoint was checked, so entries removed from the end of a chain would not show: give --checkpoints DIR (or run `axiom audit checkpoint` before exporting)',
+            );
         } else {
           ctx.io.out(`BROKEN: ${describe(result.problems[0]!)}`);
           ctx.io.out(`${result.problems.length} problem(s) found`);
