@@ -14,6 +14,7 @@ import { registerSandboxCommands } from './commands/sandbox.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerAuthCommands } from './commands/auth.js';
 import { registerCloudCommands } from './commands/cloud.js';
+import { registerFindingCommands } from './commands/findings.js';
 import { registerPlanCommands } from './commands/plans.js';
 
 export class ExitCode extends Error {
@@ -59,6 +60,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerAuditCommands(program, ctx, lazy);
   registerAuthCommands(program, ctx, lazy);
   registerCloudCommands(program, ctx, lazy);
+  registerFindingCommands(program, ctx, lazy);
   registerPlanCommands(program, ctx, lazy);
   return program;
 }

@@ -5,8 +5,7 @@ import type { Connection, TestReport } from '../../cloud/connections.js';
 import { AppError } from '../../errors.js';
 import { onShutdown } from '../../lifecycle.js';
 import { awsAccessKeyIdPattern } from '../../security/redact.js';
-import { loadConfig } from '../../config/index.js';
-import { clientFor } from '../client.js';
+import { uuidArg, withClient } from '../api.js';
 import { ExitCode, type CliContext, type Lazy } from '../main.js';
 
 type Onboarded = Connection & {
@@ -33,33 +32,6 @@ function refuseKeys(values: unknown[]): void {
       );
   }
 }
-
-interface CallApi {
-  call<T>(method: 'GET' | 'POST' | 'DELETE', route: string, body?: unknown): Promise<T>;
-}
-
-/** The CLI's HTTPS client (src/cli/client.ts): AXIOM_TOKEN or the stored `axiom login` session. */
-async function withClient<T>(
-  ctx: CliContext,
-  url: string | undefined,
-  fn: (c: CallApi) => Promise<T>,
-): Promise<T> {
-  const client = clientFor(loadConfig(ctx.env), ctx.env, { url });
-  try {
-    return await fn({
-      call: <R>(method: 'GET' | 'POST' | 'DELETE', route: string, body?: unknown) =>
-        client.call<R>(method, route, body === undefined ? {} : { body }),
-    });
-  } finally {
-    await client.close();
-  }
-}
-
-const uuidArg = (v: string): string => {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v))
-    throw new AppError('invalid_input', `${v} is not an id (a UUID)`, { reason: 'invalid_id' });
-  return v;
-};
 
 function printConnection(ctx: CliContext, c: Onboarded, withPolicy: boolean): void {
   ctx.io.out(`connection ${c.id}  account ${c.account_id}  status ${c.status}`);

@@ -5,36 +5,9 @@
 // a security key are signed in the dashboard.
 import { Option, type Command } from 'commander';
 import { read } from 'read';
-import { loadConfig } from '../../config/index.js';
 import { AppError } from '../../errors.js';
-import { clientFor } from '../client.js';
+import { uuidArg, withClient, type CallApi } from '../api.js';
 import type { CliContext, Lazy } from '../main.js';
-
-interface CallApi {
-  call<T>(method: 'GET' | 'POST', route: string, body?: unknown): Promise<T>;
-}
-
-async function withClient<T>(
-  ctx: CliContext,
-  url: string | undefined,
-  fn: (c: CallApi) => Promise<T>,
-): Promise<T> {
-  const client = clientFor(loadConfig(ctx.env), ctx.env, { url });
-  try {
-    return await fn({
-      call: <R>(method: 'GET' | 'POST', route: string, body?: unknown) =>
-        client.call<R>(method, route, body === undefined ? {} : { body }),
-    });
-  } finally {
-    await client.close();
-  }
-}
-
-const uuidArg = (v: string): string => {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v))
-    throw new AppError('invalid_input', `${v} is not an id (a UUID)`, { reason: 'invalid_id' });
-  return v.toLowerCase();
-};
 
 async function readAll(input: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];

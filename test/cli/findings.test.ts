@@ -1,0 +1,231 @@
+// `axiom finding ...` (alias `axiom findings`) in-process against the real HTTPS server and database:
+// list with filters and pages, show with check, evidence and history, triage with the grants the
+// database asks for (an operator may acknowledge, not suppress), and bad input refused with exit 2
+// and nothing changed. Findings come from api.finding_sync as the agent records them after a scan.
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import {
+  agentSession,
+  createFacility,
+  createOrg,
+  createUser,
+  type TestUser,
+} from '../support/fixtures.js';
+import { useTestServer } from '../support/http.js';
+import { scanFixture } from '../support/scans.js';
+
+const s = useTestServer();
+let site: string;
+let operator: TestUser;
+let author: TestUser;
+let stranger: TestUser;
+let sshId: string;
+let dir: string;
+
+beforeAll(async () => {
+  const t = s().db;
+  const org = await createOrg(t);
+  site = await createFacility(t, org);
+  operator = await createUser(t, org, [
+    { domain: 'security', level: 'operate', facility: site },
+    { domain: 'cost', level: 'operate', facility: site },
+  ]);
+  author = await createUser(t, org, [{ domain: 'security', level: 'author', facility: site }]);
+  stranger = await createUser(t, await createOrg(t), []);
+  const agent = await agentSession(t, org);
+  const run = await scanFixture(t, org, agent).scan('cli', site);
+  await t.api.call(
+    'finding_sync',
+    agent,
+    site,
+    run.connectionId,
+    run.scanId,
+    ['ec2'],
+    [
+      {
+        check_id: 'sg_open_ssh',
+        resource_arn: 'arn:aws:ec2:us-east-1:123456789012:security-group/sg-cli',
+        resource_type: 'AWS::EC2::SecurityGroup',
+        resource_id: 'sg-cli',
+        region: 'us-east-1',
+        evidence: { rules: [{ ruleId: 'sgr-cli-1' }] },
+      },
+      {
+        check_id: 'eip_unassociated',
+        resource_arn: 'arn:aws:ec2:us-east-1:123456789012:elastic-ip/eipalloc-cli',
+        resource_type: 'AWS::EC2::EIP',
+        resource_id: 'eipalloc-cli',
+        region: 'us-east-1',
+        evidence: { associationId: null },
+        estimated_monthly_saving_usd: 3.65,
+      },
+    ],
+  );
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'axiom-findings-cli-'));
+  fs.mkdirSync(path.join(dir, 'tls'));
+  fs.writeFileSync(path.join(dir, 'tls', 'cert.pem'), s().server.tls.cert);
+  const list = await axiom(operator, ['finding', 'list', '--check', 'sg_open_ssh', '--json']);
+  sshId = (JSON.parse(list.stdout) as { items: Array<{ id: string }> }).items[0]!.id;
+});
+
+afterAll(() => {
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function axiom(
+  user: TestUser | null,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, {
+    env: {
+      AXIOM_LOG_LEVEL: 'silent',
+      AXIOM_DATA_DIR: dir,
+      AXIOM_URL: s().server.url,
+      ...(user ? { AXIOM_TOKEN: user.token } : {}),
+    },
+    io: {
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
+      json: (v) => out.push(JSON.stringify(v)),
+    },
+  });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+async function status(id: string): Promise<{ status: string; version: number }> {
+  const r = await axiom(operator, ['finding', 'show', id, '--json']);
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout) as { status: string; version: number };
+}
+
+describe('axiom finding', () => {
+  it('lists the findings one may read, filtered, most severe first, page by page', async () => {
+    const all = await axiom(operator, ['findings', 'list', '--facility', site]);
+    expect(all.code).toBe(0);
+    const lines = all.stdout.split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(
+      new RegExp(`^${sshId}  high +open +sg_open_ssh +sg-cli \\(us-east-1\\)$`),
+    );
+    expect(lines[1]).toMatch(/low +open +eip_unassociated +eipalloc-cli .*~\$3\.65\/month$/);
+
+    const cost = await axiom(operator, ['finding', 'list', '--domain', 'cost', '--json']);
+    const costItems = (JSON.parse(cost.stdout) as { items: Array<{ check_id: string }> }).items;
+    expect(costItems.map((f) => f.check_id)).toEqual(['eip_unassociated']);
+
+    // One per page: the first page says how to get the next; --all follows every cursor.
+    const first = await axiom(operator, ['finding', 'list', '--limit', '1']);
+    const cursor = /--cursor (\S+)/.exec(first.stdout)?.[1];
+    expect(cursor).toBeDefined();
+    const second = await axiom(operator, ['finding', 'list', '--limit', '1', '--cursor', cursor!]);
+    expect(second.stdout).toMatch(/eip_unassociated/);
+    expect(second.stdout).not.toMatch(/sg_open_ssh|--cursor/);
+    const every = await axiom(operator, ['finding', 'list', '--limit', '1', '--all', '--json']);
+    const everything = JSON.parse(every.stdout) as { items: unknown[]; next_cursor: unknown };
+    expect(everything.items).toHaveLength(2);
+    expect(everything.next_cursor).toBeNull();
+
+    // Another organization's person sees none of them.
+    const other = await axiom(stranger, ['finding', 'list']);
+    expect(other).toMatchObject({ code: 0, stdout: 'no findings' });
+  });
+
+  it('shows a finding with its check, evidence, references, fix and history', async () => {
+    const r = await axiom(operator, ['finding', 'show', sshId]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^finding ${sshId} v1  high  open  security`));
+    expect(r.stdout).toMatch(/check: +sg_open_ssh: /);
+    expect(r.stdout).toContain('"ruleId": "sgr-cli-1"');
+    expect(r.stdout).toMatch(/controls: .*cisAwsFoundationsV3/);
+    expect(r.stdout).toContain(`axiom plan create --finding ${sshId}`);
+    expect(r.stdout).toMatch(/history:\n +v1 .* opened /);
+    // Not another organization's.
+    const hidden = await axiom(stranger, ['finding', 'show', sshId]);
+    expect(hidden.code).toBe(2);
+    expect(hidden.stderr).toMatch(/not_found/);
+    expect(hidden.stdout).toBe('');
+  });
+
+  it('triages with the grants each step needs; a refusal changes nothing', async () => {
+    const refused = await axiom(operator, [
+      'finding',
+      'suppress',
+      sshId,
+      '--reason',
+      'accepted risk',
+      '--days',
+      '7',
+    ]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/forbidden/);
+    expect(await status(sshId)).toMatchObject({ status: 'open', version: 1 });
+
+    const ack = await axiom(operator, ['finding', 'acknowledge', sshId, '--note', 'looking']);
+    expect(ack.code).toBe(0);
+    expect(ack.stdout).toMatch(/ acknowledged +sg_open_ssh /);
+
+    const until = new Date(Date.now() + 10 * 86_400_000);
+    const sup = await axiom(author, [
+      'finding',
+      'suppress',
+      sshId,
+      '--reason',
+      'bastion behind a VPN next week',
+      '--until',
+      until.toISOString(),
+      '--json',
+    ]);
+    expect(sup.code).toBe(0);
+    const suppressed = JSON.parse(sup.stdout) as { status: string; suppressed_until: string };
+    expect(suppressed.status).toBe('suppressed');
+    expect(Date.parse(suppressed.suppressed_until)).toBe(until.getTime());
+    const listed = await axiom(operator, ['finding', 'list', '--status', 'suppressed']);
+    expect(listed.stdout).toMatch(new RegExp(`^${sshId} .* suppressed until `));
+
+    const un = await axiom(author, ['finding', 'unsuppress', sshId, '--reason', 'VPN is late']);
+    expect(un.code).toBe(0);
+    expect(un.stdout).toMatch(/ open +sg_open_ssh /);
+  });
+
+  it('refuses bad input with exit 2 before or at the server, changing nothing', async () => {
+    const before = await status(sshId);
+    const cases: Array<[string[], RegExp]> = [
+      [['finding', 'show', 'not-an-id'], /not an id/],
+      [['finding', 'show', randomUUID()], /not_found/],
+      [['finding', 'list', '--severity', 'huge'], /Allowed choices/],
+      [['finding', 'list', '--limit', '0'], /--limit is a whole number/],
+      [['finding', 'list', '--limit', '12abc'], /--limit is a whole number/],
+      [['finding', 'list', '--cursor', 'bm9wZQ'], /invalid_input/],
+      [['finding', 'list', '--all', '--cursor', 'x'], /leave out --cursor/],
+      [['finding', 'list', '--check', "x'; drop table core.findings; --"], /invalid_input/],
+      [['finding', 'suppress', sshId, '--reason', 'why not'], /either --until or --days/],
+      [
+        ['finding', 'suppress', sshId, '--reason', 'why not', '--days', '3', '--until', 'x'],
+        /either --until or --days/,
+      ],
+      [['finding', 'suppress', sshId, '--reason', 'why not', '--days', '400'], /--days/],
+      [['finding', 'suppress', sshId, '--reason', 'x', '--days', '3'], /reason/],
+      [
+        ['finding', 'suppress', sshId, '--reason', 'why not', '--until', '2020-01-01T00:00:00Z'],
+        /invalid_expiry/,
+      ],
+      [['finding', 'acknowledge', sshId, '--note', 'n'.repeat(5000)], /note/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await axiom(author, args);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+    expect(await status(sshId)).toEqual(before);
+    // Without credentials the CLI refuses before any request.
+    const anonymous = await axiom(null, ['finding', 'list']);
+    expect(anonymous.code).toBe(2);
+    expect(anonymous.stderr).toMatch(/AXIOM_TOKEN|axiom login/);
+  });
+});
