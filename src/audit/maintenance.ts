@@ -29,10 +29,21 @@ export function checkpointTask(checkpoints: CheckpointService): AuditTask {
   return { name: 'audit.checkpoint', run: async () => await checkpoints.forAll() };
 }
 
-/** Runs tasks every `seconds` (never two runs of one task at once); stop() waits for a run in progress. */
+/**
+ * When a task first runs after a start (or its interval, if shorter). Not a whole interval: a server
+ * restarted more often than its checkpoint interval (a deployment every half hour, say) would
+ * otherwise never sign a checkpoint at all.
+ */
+export const FIRST_RUN_AFTER_SECONDS = 30;
+
+/**
+ * Runs tasks every `seconds`, the first time FIRST_RUN_AFTER_SECONDS after the start (never two runs
+ * of one task at once); stop() waits for a run in progress.
+ */
 export class AuditTimer {
   private timers: NodeJS.Timeout[] = [];
   private running = new Set<Promise<unknown>>();
+  private stopped = false;
 
   constructor(private readonly logger: Logger) {}
 
@@ -54,14 +65,24 @@ export class AuditTimer {
         });
       this.running.add(p);
     };
-    const t = setInterval(tick, seconds * 1000);
-    t.unref();
-    this.timers.push(t);
+    const first = setTimeout(
+      () => {
+        if (this.stopped) return;
+        tick();
+        const t = setInterval(tick, seconds * 1000);
+        t.unref();
+        this.timers.push(t);
+      },
+      Math.min(seconds, FIRST_RUN_AFTER_SECONDS) * 1000,
+    );
+    first.unref();
+    this.timers.push(first);
     return this;
   }
 
   async stop(): Promise<void> {
-    for (const t of this.timers) clearInterval(t);
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
     this.timers = [];
     await Promise.allSettled([...this.running]);
   }

@@ -1,7 +1,11 @@
 // The server's audit timer: runs each task on its interval, never two runs of one task at once, logs a
 // failure and keeps going, and stop() waits for a run in progress.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AuditTimer, type AuditTask } from '../../src/audit/maintenance.js';
+import {
+  AuditTimer,
+  FIRST_RUN_AFTER_SECONDS,
+  type AuditTask,
+} from '../../src/audit/maintenance.js';
 import { createLogger } from '../../src/logger.js';
 
 afterEach(() => {
@@ -56,5 +60,36 @@ describe('AuditTimer', () => {
     await vi.advanceTimersByTimeAsync(60_000);
     expect(runs).toBe(1);
     expect(failures).toBe(7);
+  });
+
+  it('runs a long-interval task soon after the start, then on its interval; not at all once stopped', async () => {
+    vi.useFakeTimers();
+    const logger = createLogger({ level: 'silent' });
+    let runs = 0;
+    const hourly: AuditTask = { name: 'hourly', run: async () => void runs++ };
+    const timer = new AuditTimer(logger).every(hourly, 3600);
+    await vi.advanceTimersByTimeAsync(FIRST_RUN_AFTER_SECONDS * 1000 - 1);
+    expect(runs).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    // A server restarted every half hour still checkpoints: the first run does not wait an hour.
+    expect(runs).toBe(1);
+    await vi.advanceTimersByTimeAsync(3600_000 - 1);
+    expect(runs).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(runs).toBe(2);
+    await timer.stop();
+    await vi.advanceTimersByTimeAsync(10 * 3600_000);
+    expect(runs).toBe(2);
+
+    // Stopped before its first run: it never runs.
+    let early = 0;
+    const soon = new AuditTimer(logger).every(
+      { name: 'early', run: async () => void early++ },
+      3600,
+    );
+    await vi.advanceTimersByTimeAsync(1000);
+    await soon.stop();
+    await vi.advanceTimersByTimeAsync(2 * 3600_000);
+    expect(early).toBe(0);
   });
 });

@@ -179,6 +179,26 @@ describe('axiom start', () => {
       expect(['low', 'medium', 'high']).toContain(p.risk_tier);
     }
 
+    // The server signs its first checkpoint of the demo organization soon after it starts (not an
+    // hour later), so an export verifies against one from the first minute.
+    const orgId = (
+      JSON.parse(fs.readFileSync(path.join(dir, 'demo.json'), 'utf8')) as {
+        organizationId: string;
+      }
+    ).organizationId;
+    const signed = (): string[] => {
+      try {
+        return fs
+          .readdirSync(path.join(dir, 'checkpoints', orgId))
+          .filter((f) => f.endsWith('.json'));
+      } catch {
+        return [];
+      }
+    };
+    for (let i = 0; i < 60 && signed().length === 0; i++)
+      await new Promise((r) => setTimeout(r, 1000));
+    expect(signed().length).toBeGreaterThan(0);
+
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(143);
 

@@ -135,6 +135,10 @@ export function useTestServer(
       AXIOM_HTTP_PORT: '0',
       AXIOM_LOG_LEVEL: 'info',
       AXIOM_RATE_LIMIT_PER_MINUTE: '100000',
+      // The periodic audit tasks stay off (their first run would land 30 s into a test file, adding
+      // checkpoints and audit events a test does not expect); tests run them directly.
+      AXIOM_CHECKPOINT_INTERVAL_SECONDS: '0',
+      AXIOM_RETENTION_INTERVAL_SECONDS: '0',
       ...env,
     });
     const server = await startServer({
