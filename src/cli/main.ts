@@ -14,6 +14,7 @@ import { registerSandboxCommands } from './commands/sandbox.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerAuthCommands } from './commands/auth.js';
 import { registerCloudCommands } from './commands/cloud.js';
+import { registerChangeRequestCommands } from './commands/change-requests.js';
 import { registerFindingCommands } from './commands/findings.js';
 import { registerPlanCommands } from './commands/plans.js';
 
@@ -62,6 +63,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerCloudCommands(program, ctx, lazy);
   registerFindingCommands(program, ctx, lazy);
   registerPlanCommands(program, ctx, lazy);
+  registerChangeRequestCommands(program, ctx, lazy);
   return program;
 }
 

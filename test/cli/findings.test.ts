@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import {
   agentSession,
   createFacility,
@@ -15,6 +14,7 @@ import {
   createUser,
   type TestUser,
 } from '../support/fixtures.js';
+import { runInProcess, type CliResult } from '../support/cli.js';
 import { useTestServer } from '../support/http.js';
 import { scanFixture } from '../support/scans.js';
 
@@ -76,26 +76,12 @@ afterAll(() => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function axiom(
-  user: TestUser | null,
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, {
-    env: {
-      AXIOM_LOG_LEVEL: 'silent',
-      AXIOM_DATA_DIR: dir,
-      AXIOM_URL: s().server.url,
-      ...(user ? { AXIOM_TOKEN: user.token } : {}),
-    },
-    io: {
-      out: (l) => out.push(l),
-      err: (l) => err.push(l),
-      json: (v) => out.push(JSON.stringify(v)),
-    },
+async function axiom(user: TestUser | null, args: string[]): Promise<CliResult> {
+  return await runInProcess(args, {
+    AXIOM_DATA_DIR: dir,
+    AXIOM_URL: s().server.url,
+    ...(user ? { AXIOM_TOKEN: user.token } : {}),
   });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
 }
 
 async function status(id: string): Promise<{ status: string; version: number }> {

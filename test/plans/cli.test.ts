@@ -5,15 +5,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { runScan } from '../../src/cloud/scanner.js';
 import { executionRolePolicy } from '../../src/execution/permissions.js';
 import type { Queue } from '../../src/jobs/queue.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { cloudDeps } from '../support/cloud.js';
 import { createUser, type TestUser } from '../support/fixtures.js';
+import { runInProcess, type CliResult } from '../support/cli.js';
 import { useTestServer } from '../support/http.js';
 import { quietLogger, startTestWorker, type TestWorker } from '../support/worker.js';
 import { planWorld, type PlanWorld } from './support.js';
@@ -111,31 +110,12 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function axiom(
-  user: TestUser,
-  args: string[],
-  stdin?: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const input = new PassThrough();
-  if (stdin !== undefined) input.end(stdin);
-  const code = await main(args, {
-    env: {
-      AXIOM_LOG_LEVEL: 'silent',
-      AXIOM_DATA_DIR: dir,
-      AXIOM_URL: s().server.url,
-      AXIOM_TOKEN: user.token,
-    },
-    io: {
-      out: (l) => out.push(l),
-      err: (l) => err.push(l),
-      json: (v) => out.push(JSON.stringify(v)),
-    },
-    stdin: input,
-    promptOutput: new Writable({ write: (_c, _e, cb) => cb() }),
-  });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+async function axiom(user: TestUser, args: string[], stdin?: string): Promise<CliResult> {
+  return await runInProcess(
+    args,
+    { AXIOM_DATA_DIR: dir, AXIOM_URL: s().server.url, AXIOM_TOKEN: user.token },
+    stdin,
+  );
 }
 
 describe('axiom plan and axiom execution', () => {

@@ -1,6 +1,9 @@
-// Run the real `axiom` command in a child process.
+// Run the real `axiom` command: in a child process (runCli), or in this process through the CLI's
+// main() with its output captured (runInProcess: quicker, for commands that talk to a test server).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { main } from '../../src/cli/main.js';
 import { projectRoot } from '../../src/paths.js';
 
 export interface CliResult {
@@ -33,4 +36,27 @@ export async function runCli(
       resolve({ code: code ?? -1, stdout, stderr });
     });
   });
+}
+
+/** `axiom ARGS` in this process with `env` as its whole environment; `stdin` is its standard input. */
+export async function runInProcess(
+  args: string[],
+  env: Record<string, string>,
+  stdin?: string,
+): Promise<CliResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const input = new PassThrough();
+  if (stdin !== undefined) input.end(stdin);
+  const code = await main(args, {
+    env: { AXIOM_LOG_LEVEL: 'silent', ...env },
+    io: {
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
+      json: (v) => out.push(JSON.stringify(v)),
+    },
+    stdin: input,
+    promptOutput: new Writable({ write: (_c, _e, cb) => cb() }),
+  });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
 }

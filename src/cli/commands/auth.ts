@@ -19,6 +19,7 @@ import {
   type AxiomClient,
 } from '../client.js';
 import type { CliContext, Lazy } from '../main.js';
+import { readAll } from '../signing.js';
 
 interface Whoami {
   principal: { id: string; email: string; display_name: string };
@@ -32,15 +33,6 @@ const scopeRule =
 
 function usage(message: string, reason: string): AppError {
   return new AppError('invalid_input', message, { reason });
-}
-
-/** Everything on standard input (for --password-stdin), without the final line break. */
-async function readAll(input: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of input) chunks.push(Buffer.from(chunk as Buffer));
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/\r?\n$/, '');
 }
 
 /** Ask on the terminal (the prompt goes to stderr; a silent prompt does not echo what is typed). */

@@ -4,35 +4,9 @@
 // it with the password (read from the terminal or --password-stdin); plans whose signing policy needs
 // a security key are signed in the dashboard.
 import { Option, type Command } from 'commander';
-import { read } from 'read';
-import { AppError } from '../../errors.js';
-import { uuidArg, withClient, type CallApi } from '../api.js';
+import { uuidArg, withClient } from '../api.js';
+import { signChangeRequest } from '../signing.js';
 import type { CliContext, Lazy } from '../main.js';
-
-async function readAll(input: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of input) chunks.push(Buffer.from(chunk as Buffer));
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/\r?\n$/, '');
-}
-
-async function password(ctx: CliContext, fromStdin: boolean | undefined): Promise<string> {
-  const p = fromStdin
-    ? await readAll(ctx.stdin ?? process.stdin)
-    : String(
-        await read({
-          prompt: 'Password (to sign): ',
-          silent: true,
-          replace: '',
-          input: ctx.stdin ?? process.stdin,
-          output: ctx.promptOutput ?? process.stderr,
-        }),
-      );
-  if (!p)
-    throw new AppError('invalid_input', 'a password is required to sign', { reason: 'usage' });
-  return p;
-}
 
 interface Plan {
   id: string;
@@ -107,39 +81,6 @@ export function executionLines(e: Execution): string[] {
         `  ${s.index + 1}. ${undo ? 'undo ' : ''}${s.actionId}  ${s.resourceArn}  ${undo ? (s.rollback?.status ?? 'waiting') : s.state}`,
     ),
   ];
-}
-
-/** Sign the plan's change request with the password: a challenge, answered. */
-async function sign(
-  ctx: CliContext,
-  api: CallApi,
-  plan: Plan,
-  meaning: 'approved' | 'rejected',
-  fromStdin: boolean | undefined,
-): Promise<{ challenge_id: string }> {
-  const ch = await api.call<{
-    id: string;
-    required_factors: string[][];
-    identification_required: boolean;
-  }>('POST', '/api/v1/signatures/challenges', {
-    target: { type: 'change_request', id: plan.change_request.id },
-    meaning,
-  });
-  if (!ch.required_factors.some((set) => set.length === 1 && set[0] === 'password'))
-    throw new AppError(
-      'rule_violation',
-      `this signature needs ${ch.required_factors.map((s) => s.join(' + ')).join(' or ')}: sign it in the dashboard`,
-      { reason: 'factors_missing' },
-    );
-  const secret = await password(ctx, fromStdin);
-  const who = ch.identification_required
-    ? await api.call<{ principal: { email: string } }>('GET', '/api/v1/auth/session')
-    : null;
-  await api.call('POST', `/api/v1/signatures/challenges/${ch.id}/password`, {
-    password: secret,
-    ...(who ? { identification: who.principal.email } : {}),
-  });
-  return { challenge_id: ch.id };
 }
 
 export function registerPlanCommands(program: Command, ctx: CliContext, lazy: Lazy): void {
@@ -238,7 +179,13 @@ export function registerPlanCommands(program: Command, ctx: CliContext, lazy: La
         const planId = uuidArg(id);
         const cr = await withClient(ctx, o.url, async (api) => {
           const p = await api.call<Plan>('GET', `/api/v1/plans/${planId}`);
-          const signature = await sign(ctx, api, p, meaning, o.passwordStdin);
+          const signature = await signChangeRequest(
+            ctx,
+            api,
+            p.change_request.id,
+            meaning,
+            o.passwordStdin,
+          );
           return await api.call<{ state: string }>('POST', `/api/v1/plans/${planId}/${verb}`, {
             record_hash: p.record_hash,
             signature,

@@ -1,0 +1,67 @@
+// An e-signature from the command line: a challenge for a change request (a plan's or a controlled
+// record's) with the meaning the person signs, answered with their password, read without echo from
+// the terminal or from standard input. Signatures whose policy needs a security key or single sign-on
+// are made in the dashboard: the CLI says so and signs nothing.
+import { read } from 'read';
+import { AppError } from '../errors.js';
+import type { CallApi } from './api.js';
+import type { CliContext } from './main.js';
+
+/** Everything on standard input (for --password-stdin), without the final line break. */
+export async function readAll(input: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of input) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+}
+
+async function password(ctx: CliContext, fromStdin: boolean | undefined): Promise<string> {
+  const p = fromStdin
+    ? await readAll(ctx.stdin ?? process.stdin)
+    : String(
+        await read({
+          prompt: 'Password (to sign): ',
+          silent: true,
+          replace: '',
+          input: ctx.stdin ?? process.stdin,
+          output: ctx.promptOutput ?? process.stderr,
+        }),
+      );
+  if (!p)
+    throw new AppError('invalid_input', 'a password is required to sign', { reason: 'usage' });
+  return p;
+}
+
+/** Sign change request `id` with `meaning`: a challenge, answered with the password. */
+export async function signChangeRequest(
+  ctx: CliContext,
+  api: CallApi,
+  id: string,
+  meaning: 'approved' | 'rejected',
+  fromStdin: boolean | undefined,
+): Promise<{ challenge_id: string }> {
+  const ch = await api.call<{
+    id: string;
+    required_factors: string[][];
+    identification_required: boolean;
+  }>('POST', '/api/v1/signatures/challenges', {
+    target: { type: 'change_request', id },
+    meaning,
+  });
+  if (!ch.required_factors.some((set) => set.length === 1 && set[0] === 'password'))
+    throw new AppError(
+      'rule_violation',
+      `this signature needs ${ch.required_factors.map((s) => s.join(' + ')).join(' or ')}: sign it in the dashboard`,
+      { reason: 'factors_missing' },
+    );
+  const secret = await password(ctx, fromStdin);
+  const who = ch.identification_required
+    ? await api.call<{ principal: { email: string } }>('GET', '/api/v1/auth/session')
+    : null;
+  await api.call('POST', `/api/v1/signatures/challenges/${ch.id}/password`, {
+    password: secret,
+    ...(who ? { identification: who.principal.email } : {}),
+  });
+  return { challenge_id: ch.id };
+}
