@@ -316,6 +316,21 @@ describe('the CLI (a real child process, over HTTPS)', () => {
     const ok = await runCli(['connection', 'test', id], env);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     expect(ok.stdout).toContain('connection status: active');
+    // A malformed --timeout is refused before a scan is queued.
+    const scans = async (): Promise<number> =>
+      (
+        await server().db.superuser.query<{ n: number }>(
+          'select count(*)::int as n from core.scans where connection_id = $1',
+          [id],
+        )
+      ).rows[0]!.n;
+    const queuedBefore = await scans();
+    for (const timeout of ['abc', '0', '-5', '1.5', '99999999']) {
+      const bad = await runCli(['scan', '--connection', id, '--timeout', timeout], env);
+      expect({ timeout, code: bad.code }).toEqual({ timeout, code: 2 });
+      expect(bad.stderr).toMatch(/--timeout is a whole number/);
+    }
+    expect(await scans()).toBe(queuedBefore);
     const scan = await runCli(['scan', '--connection', id], env);
     expect(scan.code, scan.stderr).toBe(0);
     expect(scan.stdout).toMatch(/scan [0-9a-f-]{36}: succeeded/);

@@ -209,6 +209,16 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
     .addOption(urlOption)
     .action(async (o: { connection: string; json?: boolean; timeout: string; url?: string }) => {
       const id = uuidArg(o.connection);
+      // Checked before the scan is queued: a bad value must not leave a scan behind.
+      const timeout = Number(o.timeout);
+      if (!/^\d+$/.test(o.timeout) || timeout < 1 || timeout > 86_400)
+        throw new AppError(
+          'invalid_input',
+          '--timeout is a whole number of seconds from 1 to 86400',
+          {
+            reason: 'usage',
+          },
+        );
       // Loaded on use: the other commands start faster without it.
       const { default: cliProgress } = await import('cli-progress');
       const result = await withClient(ctx, o.url, async (api) => {
@@ -222,7 +232,7 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
           cliProgress.Presets.shades_classic,
         );
         if (!o.json) bar.start(1, 0, { resources: 0, status: 'queued' });
-        const deadline = Date.now() + Number(o.timeout) * 1000;
+        const deadline = Date.now() + timeout * 1000;
         type Scan = {
           id: string;
           status: string;
@@ -246,7 +256,7 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
             if (Date.now() > deadline)
               throw new AppError(
                 'unavailable',
-                `the scan is still ${scan.status}; see axiom scan status later`,
+                `scan ${scan.id} is still ${scan.status} after ${timeout} s; it goes on without this command (the dashboard's scans of the connection, or GET /api/v1/scans/${scan.id})`,
                 { reason: 'timeout' },
               );
             await new Promise((r) => setTimeout(r, 500));
