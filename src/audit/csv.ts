@@ -142,13 +142,20 @@ export function csvRecordToRow(values: Array<string | null>): ExportRow {
   return row as ExportRow;
 }
 
-/** Rows of a CSV export, streamed; the header must be the export's. */
-export async function* csvRows(input: Readable): AsyncGenerator<ExportRow> {
+/**
+ * Rows of a CSV export, streamed; the header must be the export's. A record longer than
+ * `maxRecordSize` characters fails (CSV_MAX_RECORD_SIZE) as soon as it is read.
+ */
+export async function* csvRows(
+  input: Readable,
+  opts: { maxRecordSize?: number } = {},
+): AsyncGenerator<ExportRow> {
   const parser = input.pipe(
     parse({
       // Unquoted empty fields are NULL; quoted ones are strings (possibly empty).
       cast: (value, context) => (context.quoting ? value : value === '' ? null : value),
       relax_column_count: true,
+      ...(opts.maxRecordSize ? { max_record_size: opts.maxRecordSize } : {}),
     }),
   );
   let header = true;

@@ -29,28 +29,55 @@ export interface FileVerifyResult extends VerifyResult {
 }
 
 /**
+ * The longest line (or CSV record) an export may have, in characters. The largest legitimate row is a
+ * few megabytes (a sealed state is at most 1 MiB, 1.4 MB in base64); a longer one is refused as soon
+ * as it is read, so a hostile file without line breaks costs neither minutes nor gigabytes.
+ */
+export const MAX_LINE = 64 * 1024 * 1024;
+
+/**
  * Lines of a file, streamed, a chunk's worth at a time: one await per megabyte rather than per line
- * (an async generator costs a promise and a microtask turn for every value it yields).
+ * (an async generator costs a promise and a microtask turn for every value it yields). Each chunk is
+ * searched once; the start of a line that goes on into the next chunk is kept in parts.
  */
 async function* lineBatches(file: string): AsyncGenerator<string[]> {
-  let rest = '';
+  let parts: string[] = [];
+  let partLength = 0;
+  let lines = 0;
   for await (const chunk of fs.createReadStream(file, {
     encoding: 'utf8',
     highWaterMark: 1 << 20,
   })) {
-    const text = rest + (chunk as string);
+    const text = chunk as string;
     const batch: string[] = [];
     let start = 0;
-    let nl = text.indexOf('\n', start);
+    let nl = text.indexOf('\n');
     while (nl !== -1) {
-      batch.push(text.slice(start, nl));
+      let line = text.slice(start, nl);
+      if (parts.length) {
+        parts.push(line);
+        line = parts.join('');
+        parts = [];
+        partLength = 0;
+      }
+      if (line.length > MAX_LINE) throw tooLong(lines + batch.length + 1);
+      batch.push(line);
       start = nl + 1;
       nl = text.indexOf('\n', start);
     }
-    rest = text.slice(start);
+    if (start < text.length) {
+      parts.push(text.slice(start));
+      partLength += text.length - start;
+      if (partLength > MAX_LINE) throw tooLong(lines + batch.length + 1);
+    }
+    lines += batch.length;
     if (batch.length) yield batch;
   }
-  if (rest.length) yield [rest];
+  if (parts.length) yield [parts.join('')];
+}
+
+function tooLong(line: number): ExportFormatError {
+  return new ExportFormatError(`line ${line} is longer than ${MAX_LINE / 1024 / 1024} MiB`);
 }
 
 async function firstByte(file: string): Promise<string> {
@@ -129,7 +156,8 @@ export async function verifyFile(
     } else {
       const input = fs.createReadStream(file);
       await once(input, 'open');
-      for await (const row of csvRows(input)) if (push(row)) await pushDirectory(row);
+      for await (const row of csvRows(input, { maxRecordSize: MAX_LINE }))
+        if (push(row)) await pushDirectory(row);
     }
   } catch (e) {
     if (e instanceof ExportFormatError || e instanceof CsvFormatError)
