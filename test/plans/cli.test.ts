@@ -177,6 +177,11 @@ describe('axiom plan and axiom execution', () => {
       status = (JSON.parse(r.stdout) as { status: string }).status;
     }
     expect(status).toBe('succeeded');
+    // The plan lists its executions, so the id is never lost.
+    const withRuns = await axiom(w.reviewer, ['plan', 'show', plan.id]);
+    expect(withRuns.stdout).toMatch(
+      new RegExp(`^  execution ${execution.id}  apply  succeeded  started `, 'm'),
+    );
     const text = await axiom(w.reviewer, ['execution', 'show', execution.id]);
     expect(text.stdout).toMatch(/s3\.put_bucket_public_access_block .* verified/);
 

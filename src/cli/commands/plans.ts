@@ -25,6 +25,8 @@ interface Plan {
     rollback_of?: string | null;
   };
   change_request: { id: string; state: string; title: string };
+  /** On a plan's detail: its executions (and rollbacks), oldest first. */
+  executions?: Array<{ id: string; kind: string; status: string; started_at: string | null }>;
   approvals: { valid: number; given: number };
 }
 
@@ -61,6 +63,10 @@ function printPlan(ctx: CliContext, p: Plan): void {
     if (rb) ctx.io.out(`     ${undo ? 'runs' : 'rollback'}: ${rb}`);
   });
   ctx.io.out(`  record hash ${p.record_hash}`);
+  for (const e of p.executions ?? [])
+    ctx.io.out(
+      `  execution ${e.id}  ${e.kind}  ${e.status}${e.started_at ? `  started ${e.started_at}` : ''}`,
+    );
 }
 
 function printExecution(ctx: CliContext, e: Execution): void {
