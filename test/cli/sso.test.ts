@@ -244,6 +244,40 @@ describe('axiom login --sso', () => {
       expect(row.t).not.toContain(code.split('.')[1]!);
       expect(row.t).not.toContain(verifier);
     }
+    // Nor, once spent or expired, the identity it carried (099): every earlier handoff of this file
+    // was spent by its exchange or expired before this one.
+    const kept = await s().db.superuser.query<{ n: number }>(
+      `select count(*)::int as n from core.sso_cli_handoffs where identity <> '{}'::jsonb`,
+    );
+    expect(kept.rows[0]!.n).toBe(0);
+  });
+
+  it('forgets the identity of a handoff that expired unused at the next exchange', async () => {
+    const verifier = randomBytes(32).toString('base64url');
+    const unused = await handoff(verifier);
+    const identityOf = async (code: string): Promise<unknown> =>
+      (
+        await s().db.superuser.query<{ identity: unknown }>(
+          `select identity from core.sso_cli_handoffs where code_hash = sha256(convert_to($1, 'UTF8'))`,
+          [code],
+        )
+      ).rows[0]!.identity;
+    expect(await identityOf(unused)).toMatchObject({ subject: expect.any(String) });
+    await s().db.superuser.query(
+      `update core.sso_cli_handoffs set expires_at = now() - interval '1 second'
+        where code_hash = sha256(convert_to($1, 'UTF8'))`,
+      [unused],
+    );
+    const next = randomBytes(32).toString('base64url');
+    const code = await handoff(next);
+    expect(await identityOf(code)).toMatchObject({ subject: expect.any(String) });
+    const r = await s().client().post('/api/v1/auth/sso/cli/exchange', {
+      code,
+      code_verifier: next,
+    });
+    expect(r.status).toBe(200);
+    expect(await identityOf(unused)).toEqual({});
+    expect(await identityOf(code)).toEqual({});
   });
 
   it('answers malformed exchanges and start parameters with a clear error, and records nothing', async () => {
