@@ -92,6 +92,9 @@ export async function main(
     }
     if (isAppError(e)) {
       ctx.io.err(`error: ${e.publicMessage} (${e.code}${e.reason ? `/${e.reason}` : ''})`);
+      // The server no longer knows the session (idle, expired, signed out or revoked).
+      if (e.reason === 'no_session')
+        ctx.io.err('hint: sign in again with `axiom login`, or set AXIOM_TOKEN to a valid token');
       return 2;
     }
     ctx.io.err(`error: ${e instanceof Error ? e.message : String(e)}`);

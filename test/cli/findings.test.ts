@@ -12,6 +12,7 @@ import {
   createFacility,
   createOrg,
   createUser,
+  type TestOrg,
   type TestUser,
 } from '../support/fixtures.js';
 import { runInProcess, type CliResult } from '../support/cli.js';
@@ -24,11 +25,12 @@ let operator: TestUser;
 let author: TestUser;
 let stranger: TestUser;
 let sshId: string;
+let org: TestOrg;
 let dir: string;
 
 beforeAll(async () => {
   const t = s().db;
-  const org = await createOrg(t);
+  org = await createOrg(t);
   site = await createFacility(t, org);
   operator = await createUser(t, org, [
     { domain: 'security', level: 'operate', facility: site },
@@ -209,6 +211,13 @@ describe('axiom finding', () => {
       expect(r.stderr, args.join(' ')).toMatch(message);
     }
     expect(await status(sshId)).toEqual(before);
+    // A session the server no longer knows (here: signed out): refused, with the way back.
+    const t = s().db;
+    const gone = await createUser(t, org, []);
+    await t.api.call('session_logout', gone.caller);
+    const signedOut = await axiom(gone, ['finding', 'list']);
+    expect(signedOut.code).toBe(2);
+    expect(signedOut.stderr).toMatch(/no_session\)\nhint: sign in again with `axiom login`/);
     // Without credentials the CLI refuses before any request.
     const anonymous = await axiom(null, ['finding', 'list']);
     expect(anonymous.code).toBe(2);
