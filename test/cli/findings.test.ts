@@ -17,7 +17,7 @@ import {
 } from '../support/fixtures.js';
 import { runInProcess, type CliResult } from '../support/cli.js';
 import { useTestServer } from '../support/http.js';
-import { scanFixture } from '../support/scans.js';
+import { syncTwoFindings } from '../support/scans.js';
 
 const s = useTestServer();
 let site: string;
@@ -39,34 +39,7 @@ beforeAll(async () => {
   author = await createUser(t, org, [{ domain: 'security', level: 'author', facility: site }]);
   stranger = await createUser(t, await createOrg(t), []);
   const agent = await agentSession(t, org);
-  const run = await scanFixture(t, org, agent).scan('cli', site);
-  await t.api.call(
-    'finding_sync',
-    agent,
-    site,
-    run.connectionId,
-    run.scanId,
-    ['ec2'],
-    [
-      {
-        check_id: 'sg_open_ssh',
-        resource_arn: 'arn:aws:ec2:us-east-1:123456789012:security-group/sg-cli',
-        resource_type: 'AWS::EC2::SecurityGroup',
-        resource_id: 'sg-cli',
-        region: 'us-east-1',
-        evidence: { rules: [{ ruleId: 'sgr-cli-1' }] },
-      },
-      {
-        check_id: 'eip_unassociated',
-        resource_arn: 'arn:aws:ec2:us-east-1:123456789012:elastic-ip/eipalloc-cli',
-        resource_type: 'AWS::EC2::EIP',
-        resource_id: 'eipalloc-cli',
-        region: 'us-east-1',
-        evidence: { associationId: null },
-        estimated_monthly_saving_usd: 3.65,
-      },
-    ],
-  );
+  await syncTwoFindings(t, org, agent, site, 'cli');
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'axiom-findings-cli-'));
   fs.mkdirSync(path.join(dir, 'tls'));
   fs.writeFileSync(path.join(dir, 'tls', 'cert.pem'), s().server.tls.cert);

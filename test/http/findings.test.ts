@@ -12,7 +12,7 @@ import {
   type TestUser,
 } from '../support/fixtures.js';
 import { useTestServer, type HttpClient } from '../support/http.js';
-import { scanFixture } from '../support/scans.js';
+import { syncTwoFindings } from '../support/scans.js';
 
 const s = useTestServer();
 let site: string;
@@ -40,34 +40,7 @@ beforeAll(async () => {
   configReader = await createUser(t, org, [
     { domain: 'configuration', level: 'read', facility: site },
   ]);
-  const run = await scanFixture(t, org, agent).scan('http', site);
-  await t.api.call(
-    'finding_sync',
-    agent,
-    site,
-    run.connectionId,
-    run.scanId,
-    ['ec2'],
-    [
-      {
-        check_id: 'sg_open_ssh',
-        resource_arn: 'arn:aws:ec2:us-east-1:123456789012:security-group/sg-http',
-        resource_type: 'AWS::EC2::SecurityGroup',
-        resource_id: 'sg-http',
-        region: 'us-east-1',
-        evidence: { rules: [{ ruleId: 'sgr-1' }] },
-      },
-      {
-        check_id: 'eip_unassociated',
-        resource_arn: 'arn:aws:ec2:us-east-1:123456789012:elastic-ip/eipalloc-http',
-        resource_type: 'AWS::EC2::EIP',
-        resource_id: 'eipalloc-http',
-        region: 'us-east-1',
-        evidence: { associationId: null },
-        estimated_monthly_saving_usd: 3.65,
-      },
-    ],
-  );
+  await syncTwoFindings(t, org, agent, site, 'http');
   const list = await as(operator).get<{ items: Array<{ id: string; check_id: string }> }>(
     `/api/v1/findings?facility_id=${site}&check_id=sg_open_ssh`,
   );

@@ -87,3 +87,44 @@ export function scanFixture(t: TestDatabase, org: TestOrg, agent: Caller): ScanF
 
   return { connection, scan };
 }
+
+/**
+ * Two findings at `facility` as the agent records them after a scan labelled `tag`: an SSH-open
+ * security group (high, security) and an unassociated Elastic IP (low, cost, $3.65 a month).
+ */
+export async function syncTwoFindings(
+  t: TestDatabase,
+  org: TestOrg,
+  agent: Caller,
+  facility: string,
+  tag: string,
+): Promise<void> {
+  const run = await scanFixture(t, org, agent).scan(tag, facility);
+  await t.api.call(
+    'finding_sync',
+    agent,
+    facility,
+    run.connectionId,
+    run.scanId,
+    ['ec2'],
+    [
+      {
+        check_id: 'sg_open_ssh',
+        resource_arn: `arn:aws:ec2:us-east-1:123456789012:security-group/sg-${tag}`,
+        resource_type: 'AWS::EC2::SecurityGroup',
+        resource_id: `sg-${tag}`,
+        region: 'us-east-1',
+        evidence: { rules: [{ ruleId: `sgr-${tag}-1` }] },
+      },
+      {
+        check_id: 'eip_unassociated',
+        resource_arn: `arn:aws:ec2:us-east-1:123456789012:elastic-ip/eipalloc-${tag}`,
+        resource_type: 'AWS::EC2::EIP',
+        resource_id: `eipalloc-${tag}`,
+        region: 'us-east-1',
+        evidence: { associationId: null },
+        estimated_monthly_saving_usd: 3.65,
+      },
+    ],
+  );
+}
