@@ -4,10 +4,7 @@
 // than its author, and becomes effective; another is rejected, another withdrawn. The author's own
 // approval, a wrong password, a stale record hash and malformed input exit 2 and change nothing.
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   approveChange,
   createFacility,
@@ -15,17 +12,17 @@ import {
   createUser,
   type TestUser,
 } from '../support/fixtures.js';
-import { runInProcess, type CliResult } from '../support/cli.js';
+import { useCli } from '../support/cli.js';
 import { useTestServer } from '../support/http.js';
 
 const s = useTestServer();
+const axiom = useCli(s);
 let site: string;
 let author: TestUser;
 let reviewer: TestUser;
 let approver: TestUser;
 let stranger: TestUser;
 let itemId: string;
-let dir: string;
 
 interface RecordView {
   effective: { version: number; content: Record<string, unknown> } | null;
@@ -63,22 +60,7 @@ beforeAll(async () => {
   await t.api.call('change_request_submit', author.caller, first.id);
   await approveChange(t, approver, first);
   itemId = first.target_item_id;
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'axiom-cr-cli-'));
-  fs.mkdirSync(path.join(dir, 'tls'));
-  fs.writeFileSync(path.join(dir, 'tls', 'cert.pem'), s().server.tls.cert);
 });
-
-afterAll(() => {
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-async function axiom(user: TestUser, args: string[], stdin?: string): Promise<CliResult> {
-  return await runInProcess(
-    args,
-    { AXIOM_DATA_DIR: dir, AXIOM_URL: s().server.url, AXIOM_TOKEN: user.token },
-    stdin,
-  );
-}
 
 async function effective(): Promise<{ version: number; content: Record<string, unknown> }> {
   const v = await s().db.api.call<RecordView>('record_get', author.caller, 'policy', itemId);

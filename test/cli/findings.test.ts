@@ -3,10 +3,7 @@
 // database asks for (an operator may acknowledge, not suppress), and bad input refused with exit 2
 // and nothing changed. Findings come from api.finding_sync as the agent records them after a scan.
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   agentSession,
   createFacility,
@@ -15,18 +12,18 @@ import {
   type TestOrg,
   type TestUser,
 } from '../support/fixtures.js';
-import { runInProcess, type CliResult } from '../support/cli.js';
+import { useCli } from '../support/cli.js';
 import { useTestServer } from '../support/http.js';
 import { syncTwoFindings } from '../support/scans.js';
 
 const s = useTestServer();
+const axiom = useCli(s);
 let site: string;
 let operator: TestUser;
 let author: TestUser;
 let stranger: TestUser;
 let sshId: string;
 let org: TestOrg;
-let dir: string;
 
 beforeAll(async () => {
   const t = s().db;
@@ -40,24 +37,9 @@ beforeAll(async () => {
   stranger = await createUser(t, await createOrg(t), []);
   const agent = await agentSession(t, org);
   await syncTwoFindings(t, org, agent, site, 'cli');
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'axiom-findings-cli-'));
-  fs.mkdirSync(path.join(dir, 'tls'));
-  fs.writeFileSync(path.join(dir, 'tls', 'cert.pem'), s().server.tls.cert);
   const list = await axiom(operator, ['finding', 'list', '--check', 'sg_open_ssh', '--json']);
   sshId = (JSON.parse(list.stdout) as { items: Array<{ id: string }> }).items[0]!.id;
 });
-
-afterAll(() => {
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-async function axiom(user: TestUser | null, args: string[]): Promise<CliResult> {
-  return await runInProcess(args, {
-    AXIOM_DATA_DIR: dir,
-    AXIOM_URL: s().server.url,
-    ...(user ? { AXIOM_TOKEN: user.token } : {}),
-  });
-}
 
 async function status(id: string): Promise<{ status: string; version: number }> {
   const r = await axiom(operator, ['finding', 'show', id, '--json']);

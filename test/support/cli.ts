@@ -1,10 +1,15 @@
 // Run the real `axiom` command: in a child process (runCli), or in this process through the CLI's
-// main() with its output captured (runInProcess: quicker, for commands that talk to a test server).
+// main() with its output captured (runInProcess: quicker, for commands that talk to a test server),
+// and useCli: runInProcess against a test server, for a whole test file.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { main } from '../../src/cli/main.js';
 import { projectRoot } from '../../src/paths.js';
+import { afterAll, beforeAll } from 'vitest';
+import type { TestServer } from './http.js';
 
 export interface CliResult {
   code: number;
@@ -59,4 +64,34 @@ export async function runInProcess(
     promptOutput: new Writable({ write: (_c, _e, cb) => cb() }),
   });
   return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+/**
+ * The `axiom` of a test server, for a test file: a data directory that trusts the server's
+ * certificate (made before the file's other hooks when called right after useTestServer, removed
+ * after), and `axiom(user, args, stdin)`, which runs the CLI in-process with the user's token (none
+ * for null).
+ */
+export function useCli(
+  server: () => TestServer,
+): (user: { token: string } | null, args: string[], stdin?: string) => Promise<CliResult> {
+  let dir = '';
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'axiom-cli-'));
+    fs.mkdirSync(path.join(dir, 'tls'));
+    fs.writeFileSync(path.join(dir, 'tls', 'cert.pem'), server().server.tls.cert);
+  });
+  afterAll(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return async (user, args, stdin) =>
+    await runInProcess(
+      args,
+      {
+        AXIOM_DATA_DIR: dir,
+        AXIOM_URL: server().server.url,
+        ...(user ? { AXIOM_TOKEN: user.token } : {}),
+      },
+      stdin,
+    );
 }
