@@ -1,6 +1,6 @@
 // What the commands that talk to a server share: the CLI's HTTPS client (src/cli/client.ts, with
 // AXIOM_TOKEN or the stored `axiom login` session) for the length of one command, and the check of
-// an id argument before anything is sent.
+// an id argument before anything is sent, and the lookup of a person by e-mail or a facility by slug.
 import { loadConfig } from '../config/index.js';
 import { AppError } from '../errors.js';
 import { clientFor } from './client.js';
@@ -29,9 +29,40 @@ export async function withClient<T>(
   }
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** An id argument: a UUID (lowercased), refused before any request otherwise. */
 export const uuidArg = (v: string): string => {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v))
+  if (!UUID.test(v))
     throw new AppError('invalid_input', `${v} is not an id (a UUID)`, { reason: 'invalid_id' });
   return v.toLowerCase();
 };
+
+/** A person or service principal, by id or by e-mail (looked up among the organization's). */
+export async function principalRef(api: CallApi, ref: string): Promise<string> {
+  if (!ref.includes('@')) return uuidArg(ref);
+  const { principals } = await api.call<{
+    principals: Array<{ id: string; email: string | null }>;
+  }>('GET', '/api/v1/principals');
+  const hit = principals.find((p) => p.email?.toLowerCase() === ref.toLowerCase());
+  if (!hit)
+    throw new AppError('not_found', `no one in the organization has the e-mail ${ref}`, {
+      reason: 'principal_not_found',
+    });
+  return hit.id;
+}
+
+/** A facility, by id or by slug (`axiom facility list`). */
+export async function facilityRef(api: CallApi, ref: string): Promise<string> {
+  if (UUID.test(ref)) return ref.toLowerCase();
+  const { facilities } = await api.call<{ facilities: Array<{ id: string; slug: string }> }>(
+    'GET',
+    '/api/v1/facilities',
+  );
+  const hit = facilities.find((f) => f.slug === ref);
+  if (!hit)
+    throw new AppError('not_found', `no facility has the slug ${ref}`, {
+      reason: 'facility_not_found',
+    });
+  return hit.id;
+}

@@ -16,7 +16,7 @@ import { registerAuthCommands } from './commands/auth.js';
 import { registerCloudCommands } from './commands/cloud.js';
 import { registerChangeRequestCommands } from './commands/change-requests.js';
 import { registerFindingCommands } from './commands/findings.js';
-import { registerPeopleCommands } from './commands/people.js';
+import { registerOrganizationCommands } from './commands/organization.js';
 import { registerPlanCommands } from './commands/plans.js';
 
 export class ExitCode extends Error {
@@ -65,7 +65,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerFindingCommands(program, ctx, lazy);
   registerPlanCommands(program, ctx, lazy);
   registerChangeRequestCommands(program, ctx, lazy);
-  registerPeopleCommands(program, ctx, lazy);
+  registerOrganizationCommands(program, ctx, lazy);
   return program;
 }
 

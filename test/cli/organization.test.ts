@@ -3,10 +3,7 @@
 // delegations made within the rules of invariant 9 and refused with the rule named outside them.
 // Every refusal is the database's (or, for bad usage, the CLI's before any request) and changes
 // nothing: the tests look again after each one.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   createFacility,
   createOrg,
@@ -14,10 +11,11 @@ import {
   type TestOrg,
   type TestUser,
 } from '../support/fixtures.js';
-import { runInProcess, type CliResult } from '../support/cli.js';
+import { useCli, type CliResult } from '../support/cli.js';
 import { useTestServer } from '../support/http.js';
 
 const s = useTestServer();
+const axiom = useCli(s);
 let org: TestOrg;
 let site: string;
 let siteSlug: string;
@@ -25,7 +23,6 @@ let elsewhere: string;
 let alice: TestUser;
 let bob: TestUser;
 let stranger: TestUser;
-let dir: string;
 
 beforeAll(async () => {
   const t = s().db;
@@ -36,22 +33,7 @@ beforeAll(async () => {
   alice = await createUser(t, org, [{ domain: 'security', level: 'review', facility: site }]);
   bob = await createUser(t, org, [{ domain: 'security', level: 'operate', facility: elsewhere }]);
   stranger = await createUser(t, await createOrg(t), []);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'axiom-people-cli-'));
-  fs.mkdirSync(path.join(dir, 'tls'));
-  fs.writeFileSync(path.join(dir, 'tls', 'cert.pem'), s().server.tls.cert);
 });
-
-afterAll(() => {
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-async function axiom(user: TestUser, args: string[], stdin?: string): Promise<CliResult> {
-  return await runInProcess(
-    args,
-    { AXIOM_DATA_DIR: dir, AXIOM_URL: s().server.url, AXIOM_TOKEN: user.token },
-    stdin,
-  );
-}
 
 interface GrantOut {
   id: string;
@@ -84,6 +66,31 @@ function refused(r: CliResult, pattern: RegExp): void {
   expect(r.stdout).toBe('');
   expect(r.stderr).toMatch(pattern);
 }
+
+describe('axiom facility', () => {
+  it('lists the facilities with their slugs, which every --facility accepts', async () => {
+    const r = await axiom(bob, ['facility', 'list']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      new RegExp(`^${site}  ${siteSlug} +staging +Facility ${siteSlug}$`, 'm'),
+    );
+    expect(r.stdout.split('\n')).toHaveLength(2);
+    const other = JSON.parse((await axiom(stranger, ['facilities', 'list', '--json'])).stdout);
+    expect(other).toEqual([]);
+    // A slug where an id was asked for: looked up, and the list is filtered by it.
+    for (const args of [
+      ['finding', 'list', '--facility', siteSlug],
+      ['plan', 'list', '--facility', siteSlug],
+      ['change-request', 'list', '--facility', siteSlug],
+    ]) {
+      const ok = await axiom(bob, args);
+      expect({ args, code: ok.code, stderr: ok.stderr }).toEqual({ args, code: 0, stderr: '' });
+      expect(ok.stdout).toMatch(/^no /);
+      // Another organization's slug is no facility of this one.
+      refused(await axiom(stranger, args), /no facility has the slug/);
+    }
+  });
+});
 
 describe('axiom user', () => {
   it('lists the organization’s people, and only its own', async () => {
@@ -262,94 +269,48 @@ describe('axiom grant', () => {
 });
 
 describe('axiom delegation', () => {
+  /** `axiom delegation create` by `who` of `grant` to `to`; `ends` as --days N, or none. */
+  const delegate = (
+    who: TestUser,
+    grant: string,
+    to: TestUser,
+    type: 'vertical' | 'horizontal',
+    days: string | null,
+  ): Promise<CliResult> =>
+    axiom(who, [
+      'delegation',
+      'create',
+      '--grant',
+      grant,
+      '--to',
+      to.email,
+      '--type',
+      type,
+      ...(days === null ? [] : ['--days', days]),
+      '--reason',
+      'holiday cover',
+    ]);
+
   it('delegates within the rules, names the rule it breaks otherwise, and revokes', async () => {
     const source = (await grantsOf(alice))[0]!;
     expect(source).toMatchObject({ domain: 'security', level: 'review', facility_id: site });
 
     // A delegation always ends: refused before any request without --until or --days.
-    refused(
-      await axiom(alice, [
-        'delegation',
-        'create',
-        '--grant',
-        source.id,
-        '--to',
-        bob.email,
-        '--type',
-        'vertical',
-        '--reason',
-        'holiday cover',
-      ]),
-      /a delegation always ends/,
-    );
+    refused(await delegate(alice, source.id, bob, 'vertical', null), /a delegation always ends/);
     // The database's rules, named: to oneself; horizontal to someone who does not hold the level
-    // elsewhere (bob holds security:operate, alice's is review).
+    // elsewhere (bob holds security:operate, alice's is review); beyond the policy's longest.
     refused(
-      await axiom(alice, [
-        'delegation',
-        'create',
-        '--grant',
-        source.id,
-        '--to',
-        alice.email,
-        '--type',
-        'vertical',
-        '--days',
-        '7',
-        '--reason',
-        'holiday cover',
-      ]),
+      await delegate(alice, source.id, alice, 'vertical', '7'),
       /rule_violation\/self_delegation/,
     );
-    const horizontal = await axiom(alice, [
-      'delegation',
-      'create',
-      '--grant',
-      source.id,
-      '--to',
-      bob.email,
-      '--type',
-      'horizontal',
-      '--days',
-      '7',
-      '--reason',
-      'holiday cover',
-    ]);
-    refused(horizontal, /horizontal_requires_peer/);
-    // Beyond the policy's longest delegation.
+    refused(await delegate(alice, source.id, bob, 'horizontal', '7'), /horizontal_requires_peer/);
     refused(
-      await axiom(alice, [
-        'delegation',
-        'create',
-        '--grant',
-        source.id,
-        '--to',
-        bob.email,
-        '--type',
-        'vertical',
-        '--days',
-        '3000',
-        '--reason',
-        'holiday cover',
-      ]),
+      await delegate(alice, source.id, bob, 'vertical', '3000'),
       /at most 14 days \(rule_violation\/expiry_beyond_policy\)/,
     );
     expect(await grantsOf(bob)).toHaveLength(1);
 
-    const made = await axiom(alice, [
-      'delegation',
-      'create',
-      '--grant',
-      source.id,
-      '--to',
-      bob.email,
-      '--type',
-      'vertical',
-      '--days',
-      '7',
-      '--reason',
-      'holiday cover',
-    ]);
+    const made = await delegate(alice, source.id, bob, 'vertical', '7');
     expect(made.code, made.stderr).toBe(0);
     expect(made.stdout).toMatch(
       new RegExp(
@@ -367,20 +328,7 @@ describe('axiom delegation', () => {
 
     // Bob cannot pass it on (no re-delegation), nor end it; alice, who made it, can.
     refused(
-      await axiom(bob, [
-        'delegation',
-        'create',
-        '--grant',
-        delegated.id,
-        '--to',
-        alice.email,
-        '--type',
-        'vertical',
-        '--days',
-        '1',
-        '--reason',
-        'pass it on',
-      ]),
+      await delegate(bob, delegated.id, alice, 'vertical', '1'),
       /rule_violation\/re_delegation/,
     );
     refused(

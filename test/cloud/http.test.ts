@@ -294,13 +294,15 @@ describe('the CLI (a real child process, over HTTPS)', () => {
 
   it('adds (External ID and trust policy), tests, scans with a summary, rotates and disconnects', async () => {
     const acct = sandbox().accounts[0]!.accountId;
-    const facility2 = await createFacility(server().db, org);
+    // The facility by its slug (axiom facility list), as a person at a terminal knows it.
+    const slug2 = `cli-site-${Date.now().toString(36)}`;
+    await createFacility(server().db, org, slug2);
     const add = await runCli(
       [
         'connection',
         'add',
         '--facility',
-        facility2,
+        slug2,
         '--account',
         acct,
         '--role-arn',

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Problem } from '../../audit/verifier.js';
 import { AppError } from '../../errors.js';
 import { withLocalApi } from '../local.js';
+import { registerAuditEventCommands } from './audit-events.js';
 import { ExitCode, type CliContext, type Lazy } from '../main.js';
 
 // Loaded when a command runs, so that every other command starts without them.
@@ -52,7 +53,8 @@ function describe(p: Problem): string {
 export function registerAuditCommands(program: Command, ctx: CliContext, lazy: Lazy): void {
   const audit = program
     .command('audit')
-    .description('export, verify and report on the audit trail; sign checkpoints');
+    .description('read, export, verify and report on the audit trail; sign checkpoints');
+  registerAuditEventCommands(audit, ctx);
 
   audit
     .command('export')

@@ -4,7 +4,7 @@
 // exact proposed version (its record hash), answered with the password; the database decides who may.
 import { Option, type Command } from 'commander';
 import { AppError } from '../../errors.js';
-import { uuidArg, withClient, type CallApi } from '../api.js';
+import { facilityRef, uuidArg, withClient, type CallApi } from '../api.js';
 import type { CliContext, Lazy } from '../main.js';
 import { signChangeRequest } from '../signing.js';
 
@@ -93,19 +93,19 @@ export function registerChangeRequestCommands(program: Command, ctx: CliContext,
   cr.command('list')
     .description('change requests you may read, newest first')
     .addOption(new Option('--state <state>', 'only this state').choices(STATES))
-    .option('--facility <id>', 'only this facility')
+    .option('--facility <facility>', 'only this facility (id or slug)')
     .option('--json', 'machine output')
     .addOption(urlOption())
     .action(async (o: { state?: string; facility?: string; json?: boolean; url?: string }) => {
       const q = new URLSearchParams();
       if (o.state) q.set('state', o.state);
-      if (o.facility) q.set('facility_id', uuidArg(o.facility));
-      const r = await withClient(ctx, o.url, (api) =>
-        api.call<{ change_requests: ChangeRequest[] }>(
+      const r = await withClient(ctx, o.url, async (api) => {
+        if (o.facility) q.set('facility_id', await facilityRef(api, o.facility));
+        return await api.call<{ change_requests: ChangeRequest[] }>(
           'GET',
           `/api/v1/change-requests${q.size ? `?${q.toString()}` : ''}`,
-        ),
-      );
+        );
+      });
       if (o.json) ctx.io.json(r.change_requests);
       else if (r.change_requests.length === 0) ctx.io.out('no change requests');
       else for (const c of r.change_requests) ctx.io.out(summary(c));

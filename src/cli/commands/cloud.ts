@@ -5,7 +5,7 @@ import type { Connection, TestReport } from '../../cloud/connections.js';
 import { AppError } from '../../errors.js';
 import { onShutdown } from '../../lifecycle.js';
 import { awsAccessKeyIdPattern } from '../../security/redact.js';
-import { uuidArg, withClient } from '../api.js';
+import { facilityRef, uuidArg, withClient } from '../api.js';
 import { ExitCode, type CliContext, type Lazy } from '../main.js';
 
 type Onboarded = Connection & {
@@ -63,7 +63,7 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
     .description(
       'connect an AWS account: prints the External ID and the trust policy to create the role with',
     )
-    .requiredOption('--facility <id>', 'facility id')
+    .requiredOption('--facility <facility>', 'the facility, by id or slug (axiom facility list)')
     .requiredOption('--account <id>', 'the 12-digit AWS account id')
     .requiredOption('--role-arn <arn>', 'the scan role ARN (arn:aws:iam::ACCOUNT:role/NAME)')
     .option('--name <name>', 'a name for the connection')
@@ -84,15 +84,17 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
       }) => {
         refuseKeys([o.facility, o.account, o.roleArn, o.name, o.regions]);
         const body = {
-          facility_id: uuidArg(o.facility),
           account_id: o.account,
           role_arn: o.roleArn,
           ...(o.name ? { name: o.name } : {}),
           ...(o.regions ? { regions: o.regions.split(',').map((r) => r.trim()) } : {}),
           ...(o.scheduleHours ? { schedule_hours: Number(o.scheduleHours) } : {}),
         };
-        const c = await withClient(ctx, o.url, (api) =>
-          api.call<Onboarded>('POST', '/api/v1/connections', body),
+        const c = await withClient(ctx, o.url, async (api) =>
+          api.call<Onboarded>('POST', '/api/v1/connections', {
+            facility_id: await facilityRef(api, o.facility),
+            ...body,
+          }),
         );
         if (o.json) ctx.io.json(c);
         else {

@@ -3,7 +3,7 @@
 // finding with its evidence, check and lifecycle, and triage with the grants the database asks for.
 import { Option, type Command } from 'commander';
 import { AppError } from '../../errors.js';
-import { uuidArg, withClient } from '../api.js';
+import { facilityRef, uuidArg, withClient } from '../api.js';
 import type { CliContext, Lazy } from '../main.js';
 
 interface Finding {
@@ -110,7 +110,7 @@ export function registerFindingCommands(program: Command, ctx: CliContext, lazy:
   finding
     .command('list')
     .description('findings you may read, most severe first; one page unless --all')
-    .option('--facility <id>', 'only this facility')
+    .option('--facility <facility>', 'only this facility (id or slug)')
     .option('--connection <id>', 'only this connection')
     .addOption(
       new Option('--domain <domain>', 'only this domain').choices(['security', 'cost', 'drift']),
@@ -177,7 +177,6 @@ export function registerFindingCommands(program: Command, ctx: CliContext, lazy:
             },
           );
         const q = new URLSearchParams();
-        if (o.facility) q.set('facility_id', uuidArg(o.facility));
         if (o.connection) q.set('connection_id', uuidArg(o.connection));
         for (const [k, v] of [
           ['domain', o.domain],
@@ -190,6 +189,7 @@ export function registerFindingCommands(program: Command, ctx: CliContext, lazy:
           if (v !== undefined) q.set(k, v);
         if (o.limit !== undefined) q.set('limit', String(o.limit));
         const pages = await withClient(ctx, o.url, async (api) => {
+          if (o.facility) q.set('facility_id', await facilityRef(api, o.facility));
           const out: Page[] = [];
           let cursor = o.cursor;
           do {

@@ -1,4 +1,4 @@
-// `axiom user list|add|disable`, `axiom grant list|create|revoke|history` and
+// `axiom facility list`, `axiom user list|add|disable`, `axiom grant list|create|revoke|history` and
 // `axiom delegation create|revoke`, through the HTTPS API (docs/cli.md): the people of the
 // organization, what each may do, and time-limited delegations. The database decides every grant
 // (configuration:review to grant and to disable people; holding the source grant to delegate) and
@@ -6,7 +6,7 @@
 // A person may be named by e-mail and a facility by slug; both are looked up through the API.
 import { Option, type Command } from 'commander';
 import { AppError } from '../../errors.js';
-import { uuidArg, withClient, type CallApi } from '../api.js';
+import { facilityRef, principalRef, uuidArg, withClient, type CallApi } from '../api.js';
 import type { CliContext, Lazy } from '../main.js';
 import { readAll } from '../signing.js';
 
@@ -53,6 +53,8 @@ interface Facility {
   id: string;
   slug: string;
   name: string;
+  environment_tier: string;
+  retired_at: string | null;
 }
 
 const DOMAINS = ['security', 'cost', 'drift', 'configuration', 'audit'];
@@ -60,30 +62,6 @@ const LEVELS = ['read', 'operate', 'author', 'review'];
 
 function usage(message: string, reason = 'usage'): AppError {
   return new AppError('invalid_input', message, { reason });
-}
-
-/** A person or service principal, by id or by e-mail (looked up among the organization's). */
-async function principalRef(api: CallApi, ref: string): Promise<string> {
-  if (!ref.includes('@')) return uuidArg(ref);
-  const { principals } = await api.call<{ principals: Principal[] }>('GET', '/api/v1/principals');
-  const hit = principals.find((p) => p.email?.toLowerCase() === ref.toLowerCase());
-  if (!hit)
-    throw new AppError('not_found', `no one in the organization has the e-mail ${ref}`, {
-      reason: 'principal_not_found',
-    });
-  return hit.id;
-}
-
-/** A facility, by id or by slug. */
-async function facilityRef(api: CallApi, ref: string): Promise<string> {
-  if (/^[0-9a-f]{8}-/i.test(ref)) return uuidArg(ref);
-  const { facilities } = await api.call<{ facilities: Facility[] }>('GET', '/api/v1/facilities');
-  const hit = facilities.find((f) => f.slug === ref);
-  if (!hit)
-    throw new AppError('not_found', `no facility has the slug ${ref}`, {
-      reason: 'facility_not_found',
-    });
-  return hit.id;
 }
 
 /** --until TIME or --days N (exactly one when `required`), as an ISO 8601 time. */
@@ -137,12 +115,33 @@ function principalLine(p: Principal): string {
   return `${p.id}  ${(p.email ?? '-').padEnd(32)}  ${kind.padEnd(7)}  ${p.display_name}${state}`;
 }
 
-export function registerPeopleCommands(program: Command, ctx: CliContext, lazy: Lazy): void {
+export function registerOrganizationCommands(program: Command, ctx: CliContext, lazy: Lazy): void {
   void lazy;
   const urlOption = () =>
     new Option('--url <url>', 'Axiom URL (default AXIOM_URL or https://localhost:8443)');
   const reasonOption = () =>
     new Option('--reason <text>', 'why (kept in the audit trail)').makeOptionMandatory();
+
+  // --- Facilities ----------------------------------------------------------------------------
+  program
+    .command('facility')
+    .alias('facilities')
+    .description('the facilities (environments) of the organization (over the HTTPS API)')
+    .command('list')
+    .description('every facility: id, slug (accepted wherever --facility is), tier and name')
+    .option('--json', 'machine output')
+    .addOption(urlOption())
+    .action(async (o: { json?: boolean; url?: string }) => {
+      const { facilities } = await withClient(ctx, o.url, (api) =>
+        api.call<{ facilities: Facility[] }>('GET', '/api/v1/facilities'),
+      );
+      if (o.json) ctx.io.json(facilities);
+      else
+        for (const f of facilities)
+          ctx.io.out(
+            `${f.id}  ${f.slug.padEnd(24)}  ${f.environment_tier.padEnd(11)}  ${f.name}${f.retired_at ? `  retired ${f.retired_at}` : ''}`,
+          );
+    });
 
   // --- People --------------------------------------------------------------------------------
   const user = program

@@ -4,7 +4,7 @@
 // it with the password (read from the terminal or --password-stdin); plans whose signing policy needs
 // a security key are signed in the dashboard.
 import { Option, type Command } from 'commander';
-import { uuidArg, withClient } from '../api.js';
+import { facilityRef, uuidArg, withClient } from '../api.js';
 import { signChangeRequest } from '../signing.js';
 import type { CliContext, Lazy } from '../main.js';
 
@@ -98,17 +98,17 @@ export function registerPlanCommands(program: Command, ctx: CliContext, lazy: La
   plan
     .command('list')
     .description('the newest version of each plan you may read')
-    .option('--facility <id>', 'only this facility')
+    .option('--facility <facility>', 'only this facility (id or slug)')
     .option('--state <state>', 'in_review, effective, rejected, retired or superseded')
     .option('--json', 'machine output')
     .addOption(urlOption())
     .action(async (o: { facility?: string; state?: string; json?: boolean; url?: string }) => {
       const q = new URLSearchParams();
-      if (o.facility) q.set('facility_id', uuidArg(o.facility));
       if (o.state) q.set('state', o.state);
-      const list = await withClient(ctx, o.url, (api) =>
-        api.call<Plan[]>('GET', `/api/v1/plans${q.size ? `?${q.toString()}` : ''}`),
-      );
+      const list = await withClient(ctx, o.url, async (api) => {
+        if (o.facility) q.set('facility_id', await facilityRef(api, o.facility));
+        return await api.call<Plan[]>('GET', `/api/v1/plans${q.size ? `?${q.toString()}` : ''}`);
+      });
       if (o.json) ctx.io.json(list);
       else if (list.length === 0) ctx.io.out('no plans');
       else for (const p of list) printPlan(ctx, p);

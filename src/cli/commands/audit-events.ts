@@ -1,0 +1,152 @@
+// `axiom audit events` and `axiom audit sessions`: the audit trail read page by page over the HTTPS
+// API, as the dashboard's Audit page shows it (audit:read organization-wide, decided by the
+// database). Newest first; a full page ends with the command that shows the next one.
+import { Option, type Command } from 'commander';
+import { AppError } from '../../errors.js';
+import { principalRef, uuidArg, withClient } from '../api.js';
+import type { CliContext } from '../main.js';
+
+interface AuditEvent {
+  occurred_at: string;
+  event_type: string;
+  actor_id: string | null;
+  domain: string | null;
+  target_table: string | null;
+  target_id: string | null;
+  reason: string | null;
+  has_state: boolean;
+  cursor: string;
+}
+
+interface SessionEvent {
+  occurred_at: string;
+  principal_id: string | null;
+  operation: string;
+  target_type: string | null;
+  target_id: string | null;
+  outcome: string;
+  error_code: string | null;
+  client_ip: string | null;
+  cursor: string;
+}
+
+/** The most api.audit_event_list and api.session_event_list return at once. */
+const MAX_LIMIT = 500;
+
+function limitArg(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > MAX_LIMIT)
+    throw new AppError('invalid_input', `--limit is a whole number from 1 to ${MAX_LIMIT}`, {
+      reason: 'usage',
+    });
+  return n;
+}
+
+function cursorArg(v: string): string {
+  // The server's cursor: a timestamp and an id (what a previous page printed).
+  if (v.length > 200 || !/^[0-9T:.+\- Z]+\|[0-9a-f-]{36}$/i.test(v))
+    throw new AppError('invalid_input', '--before is the cursor a previous page printed', {
+      reason: 'usage',
+    });
+  return v;
+}
+
+export function registerAuditEventCommands(audit: Command, ctx: CliContext): void {
+  const urlOption = () =>
+    new Option('--url <url>', 'Axiom URL (default AXIOM_URL or https://localhost:8443)');
+
+  audit
+    .command('events')
+    .description(
+      'audit events (every change, by whom, why), newest first (audit:read organization-wide)',
+    )
+    .option('--type <event_type>', 'only this event type, e.g. grant.created, plan.approved')
+    .option('--target <id>', 'only events about this id (target or related)')
+    .option('--limit <n>', `events per page, 1 to ${MAX_LIMIT} (default 50)`, limitArg)
+    .option('--before <cursor>', 'the next page (printed after a full page)', cursorArg)
+    .option('--json', 'machine output')
+    .addOption(urlOption())
+    .action(
+      async (o: {
+        type?: string;
+        target?: string;
+        limit?: number;
+        before?: string;
+        json?: boolean;
+        url?: string;
+      }) => {
+        const limit = o.limit ?? 50;
+        const q = new URLSearchParams({ limit: String(limit) });
+        if (o.type) q.set('event_type', o.type);
+        if (o.target) q.set('target_id', uuidArg(o.target));
+        if (o.before) q.set('before', o.before);
+        const events = await withClient(ctx, o.url, (api) =>
+          api.call<AuditEvent[]>('GET', `/api/v1/audit/events?${q.toString()}`),
+        );
+        if (o.json) {
+          ctx.io.json(events);
+          return;
+        }
+        if (events.length === 0) ctx.io.out('no audit events');
+        for (const e of events) {
+          const target = e.target_table ? `  ${e.target_table} ${e.target_id ?? ''}` : '';
+          ctx.io.out(
+            `${e.occurred_at}  ${e.event_type.padEnd(28)}  by ${e.actor_id ?? '-'}${target}${e.reason ? `  "${e.reason}"` : ''}`,
+          );
+        }
+        if (events.length === limit)
+          ctx.io.out(
+            `more: axiom audit events ... --before '${events[events.length - 1]!.cursor}'`,
+          );
+      },
+    );
+
+  audit
+    .command('sessions')
+    .description(
+      'every call made with a session, allowed or refused, newest first (audit:read organization-wide)',
+    )
+    .addOption(
+      new Option('--outcome <outcome>', 'only this outcome').choices(['ok', 'denied', 'error']),
+    )
+    .option('--principal <person>', 'only this person’s calls, by id or e-mail')
+    .option('--limit <n>', `calls per page, 1 to ${MAX_LIMIT} (default 50)`, limitArg)
+    .option('--before <cursor>', 'the next page (printed after a full page)', cursorArg)
+    .option('--json', 'machine output')
+    .addOption(urlOption())
+    .action(
+      async (o: {
+        outcome?: string;
+        principal?: string;
+        limit?: number;
+        before?: string;
+        json?: boolean;
+        url?: string;
+      }) => {
+        const limit = o.limit ?? 50;
+        const q = new URLSearchParams({ limit: String(limit) });
+        if (o.outcome) q.set('outcome', o.outcome);
+        if (o.before) q.set('before', o.before);
+        const events = await withClient(ctx, o.url, async (api) => {
+          if (o.principal) q.set('principal_id', await principalRef(api, o.principal));
+          return await api.call<SessionEvent[]>(
+            'GET',
+            `/api/v1/audit/session-events?${q.toString()}`,
+          );
+        });
+        if (o.json) {
+          ctx.io.json(events);
+          return;
+        }
+        if (events.length === 0) ctx.io.out('no session events');
+        for (const e of events)
+          ctx.io.out(
+            `${e.occurred_at}  ${e.outcome.padEnd(6)}  ${e.operation.padEnd(28)}  by ${e.principal_id ?? '-'}${e.error_code ? `  ${e.error_code}` : ''}${e.client_ip ? `  from ${e.client_ip}` : ''}`,
+          );
+        if (events.length === limit)
+          ctx.io.out(
+            `more: axiom audit sessions ... --before '${events[events.length - 1]!.cursor}'`,
+          );
+      },
+    );
+}

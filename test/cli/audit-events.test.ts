@@ -1,0 +1,140 @@
+// `axiom audit events` and `axiom audit sessions` in-process against the real HTTPS server and
+// database: the changes and the calls of an organization, newest first, filtered and paged, for
+// someone with audit:read organization-wide only (the database refuses anyone else), and bad
+// arguments refused before any request.
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  createFacility,
+  createOrg,
+  createUser,
+  type TestOrg,
+  type TestUser,
+} from '../support/fixtures.js';
+import { useCli } from '../support/cli.js';
+import { useTestServer } from '../support/http.js';
+
+const s = useTestServer();
+const axiom = useCli(s);
+let org: TestOrg;
+let auditor: TestUser;
+let bob: TestUser;
+let grantId: string;
+
+beforeAll(async () => {
+  const t = s().db;
+  org = await createOrg(t);
+  const site = await createFacility(t, org);
+  auditor = await createUser(t, org, [{ domain: 'audit', level: 'read', facility: null }]);
+  bob = await createUser(t, org, [{ domain: 'security', level: 'operate', facility: site }]);
+  // One change (a grant) and one refused call (bob asks for another person's grants).
+  const g = await axiom(org.admin, [
+    'grant',
+    'create',
+    '--principal',
+    bob.email,
+    '--domain',
+    'cost',
+    '--level',
+    'read',
+    '--reason',
+    'quarterly cost review',
+    '--json',
+  ]);
+  expect(g.code, g.stderr).toBe(0);
+  grantId = (JSON.parse(g.stdout) as { id: string }).id;
+  const denied = await axiom(bob, ['grant', 'list', '--principal', auditor.email]);
+  expect(denied.code).toBe(2);
+});
+
+describe('axiom audit events', () => {
+  it('lists the changes, newest first, by type and by target, page by page', async () => {
+    const r = await axiom(auditor, ['audit', 'events', '--type', 'grant.created']);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.split('\n');
+    // The grant just made comes first (newest), with who made it and why.
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z  grant\\.created +by ${org.admin.id}  core\\.grants ${grantId}  "quarterly cost review"$`,
+      ),
+    );
+    expect(lines.every((l) => l.includes('grant.created'))).toBe(true);
+
+    const about = await axiom(auditor, ['audit', 'events', '--target', grantId, '--json']);
+    const events = JSON.parse(about.stdout) as Array<{ event_type: string; target_id: string }>;
+    expect(events.map((e) => e.event_type)).toEqual(['grant.created']);
+
+    // Pages: a full page says how to get the next; the next starts after it.
+    const first = await axiom(auditor, ['audit', 'events', '--limit', '2']);
+    expect(first.stdout.split('\n')).toHaveLength(3);
+    const cursor = /--before '([^']+)'/.exec(first.stdout)?.[1];
+    expect(cursor).toBeDefined();
+    const all = JSON.parse((await axiom(auditor, ['audit', 'events', '--json'])).stdout) as Array<{
+      cursor: string;
+    }>;
+    expect(all.length).toBeGreaterThan(3);
+    const next = JSON.parse(
+      (await axiom(auditor, ['audit', 'events', '--limit', '2', '--before', cursor!, '--json']))
+        .stdout,
+    ) as Array<{ cursor: string }>;
+    expect(next.map((e) => e.cursor)).toEqual(all.slice(2, 4).map((e) => e.cursor));
+  });
+
+  it('lists the calls, refused ones among them, by outcome and by person', async () => {
+    const r = await axiom(auditor, [
+      'audit',
+      'sessions',
+      '--outcome',
+      'denied',
+      '--principal',
+      bob.email,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      new RegExp(`^\\S+  denied  grant\\.list +by ${bob.id}  missing_grant`),
+    );
+    const json = JSON.parse(
+      (await axiom(auditor, ['audit', 'sessions', '--principal', bob.id, '--json'])).stdout,
+    ) as Array<{ principal_id: string; outcome: string }>;
+    expect(json.length).toBeGreaterThan(1);
+    expect(new Set(json.map((e) => e.principal_id))).toEqual(new Set([bob.id]));
+  });
+
+  it('is refused without audit:read, and bad arguments before any request', async () => {
+    for (const args of [
+      ['audit', 'events'],
+      ['audit', 'sessions'],
+    ]) {
+      const r = await axiom(bob, args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(
+        /requires read in audit organization-wide \(forbidden\/missing_grant\)/,
+      );
+      expect(r.stdout).toBe('');
+    }
+    const before = JSON.parse(
+      (await axiom(auditor, ['audit', 'sessions', '--limit', '1', '--json'])).stdout,
+    ) as unknown[];
+    for (const [args, why] of [
+      [['audit', 'events', '--limit', '0'], /--limit is a whole number/],
+      [['audit', 'events', '--limit', '501'], /--limit is a whole number/],
+      [['audit', 'events', '--before', "x'; drop table audit.audit_events; --"], /--before is/],
+      [['audit', 'events', '--target', 'not-an-id'], /not an id/],
+      [['audit', 'sessions', '--outcome', 'maybe'], /Allowed choices/],
+      [['audit', 'sessions', '--principal', 'nobody@example.com'], /no one in the organization/],
+    ] as const) {
+      const r = await axiom(auditor, [...args]);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr).toMatch(why);
+    }
+    // The refused arguments sent nothing: since the first look, the only calls are that look and
+    // the e-mail lookup of the unknown person.
+    const after = JSON.parse(
+      (await axiom(auditor, ['audit', 'sessions', '--limit', '5', '--json'])).stdout,
+    ) as Array<{ id: string; operation: string }>;
+    const seen = after.findIndex((e) => e.id === (before[0] as { id: string }).id);
+    expect(after.slice(0, seen).map((e) => e.operation)).toEqual([
+      'principal.list',
+      'audit.session_event_list',
+    ]);
+  });
+});
