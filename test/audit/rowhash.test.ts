@@ -1,6 +1,7 @@
 // The verifier's fast hashing (src/audit/rowhash.ts) produces the bytes of the reference encoder
 // (src/security/canonical.ts, itself checked against PostgreSQL) for every subject, on the documented
 // test vector and on generated rows — and refuses what the reference refuses.
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RowHasher } from '../../src/audit/rowhash.js';
@@ -91,6 +92,10 @@ describe('RowHasher', () => {
             state_ciphertext: ct,
           });
           expect(h.auditEvent(exported)).toBe(reference);
+          // The encoding alone (the benchmark's floor) is exactly the bytes hashed.
+          expect(createHash('sha256').update(h.auditEventBytes(exported)).digest('hex')).toBe(
+            reference,
+          );
         },
       ),
       { numRuns: 400 },
