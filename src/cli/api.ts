@@ -52,6 +52,15 @@ export async function principalRef(api: CallApi, ref: string): Promise<string> {
   return hit.id;
 }
 
+/** Who each principal id of the organization is, for people reading ids: id → e-mail. */
+export async function principalNames(api: CallApi): Promise<(id: string | null) => string> {
+  const { principals } = await api.call<{
+    principals: Array<{ id: string; email: string | null }>;
+  }>('GET', '/api/v1/principals');
+  const names = new Map(principals.map((p) => [p.id, p.email ?? p.id]));
+  return (id) => (id === null ? '-' : (names.get(id) ?? id));
+}
+
 /** A facility, by id or by slug (`axiom facility list`). */
 export async function facilityRef(api: CallApi, ref: string): Promise<string> {
   if (UUID.test(ref)) return ref.toLowerCase();

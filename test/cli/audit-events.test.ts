@@ -54,7 +54,7 @@ describe('axiom audit events', () => {
     // The grant just made comes first (newest), with who made it and why.
     expect(lines[0]).toMatch(
       new RegExp(
-        `^\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z  grant\\.created +by ${org.admin.id}  core\\.grants ${grantId}  "quarterly cost review"$`,
+        `^\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z  grant\\.created +by ${org.admin.email}  core\\.grants ${grantId}  "quarterly cost review"$`,
       ),
     );
     expect(lines.every((l) => l.includes('grant.created'))).toBe(true);
@@ -90,7 +90,7 @@ describe('axiom audit events', () => {
     ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
-      new RegExp(`^\\S+  denied  grant\\.list +by ${bob.id}  missing_grant`),
+      new RegExp(`^\\S+  denied  grant\\.list +by ${bob.email}  missing_grant`),
     );
     const json = JSON.parse(
       (await axiom(auditor, ['audit', 'sessions', '--principal', bob.id, '--json'])).stdout,

@@ -250,7 +250,9 @@ describe('axiom grant', () => {
     const history = await axiom(org.admin, ['grant', 'history', id]);
     expect(history.code, history.stderr).toBe(0);
     expect(history.stdout).toMatch(/reason: +cost reviews/);
-    expect(history.stdout).toMatch(/events:\n +\S+ +grant\.created +by /);
+    expect(history.stdout).toMatch(
+      new RegExp(`events:\n +\\S+ +grant\\.created +by ${org.admin.email}  cost reviews`),
+    );
 
     refused(
       await axiom(bob, ['grant', 'revoke', id, '--reason', 'not mine to end']),
@@ -324,7 +326,10 @@ describe('axiom delegation', () => {
       in_force: true,
     });
     const history = await axiom(org.admin, ['grant', 'history', source.id]);
-    expect(history.stdout).toMatch(new RegExp(`delegations:\n +${delegated.id} .* to ${bob.id}`));
+    expect(history.stdout).toMatch(
+      new RegExp(`delegations:\n +${delegated.id} .* to ${bob.email}`),
+    );
+    expect(history.stdout).toMatch(new RegExp(`holder: +${alice.email}\n`));
 
     // Bob cannot pass it on (no re-delegation), nor end it; alice, who made it, can.
     refused(

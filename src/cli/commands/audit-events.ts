@@ -1,9 +1,10 @@
 // `axiom audit events` and `axiom audit sessions`: the audit trail read page by page over the HTTPS
 // API, as the dashboard's Audit page shows it (audit:read organization-wide, decided by the
-// database). Newest first; a full page ends with the command that shows the next one.
+// database). Newest first, people by e-mail (ids with --json); a full page ends with the command that
+// shows the next one.
 import { Option, type Command } from 'commander';
 import { AppError } from '../../errors.js';
-import { principalRef, uuidArg, withClient } from '../api.js';
+import { principalNames, principalRef, uuidArg, withClient } from '../api.js';
 import type { CliContext } from '../main.js';
 
 interface AuditEvent {
@@ -80,10 +81,11 @@ export function registerAuditEventCommands(audit: Command, ctx: CliContext): voi
         if (o.type) q.set('event_type', o.type);
         if (o.target) q.set('target_id', uuidArg(o.target));
         if (o.before) q.set('before', o.before);
-        const events = await withClient(ctx, o.url, (api) =>
-          api.call<AuditEvent[]>('GET', `/api/v1/audit/events?${q.toString()}`),
-        );
-        if (o.json) {
+        const [events, who] = await withClient(ctx, o.url, async (api) => {
+          const list = await api.call<AuditEvent[]>('GET', `/api/v1/audit/events?${q.toString()}`);
+          return [list, o.json ? null : await principalNames(api)] as const;
+        });
+        if (!who) {
           ctx.io.json(events);
           return;
         }
@@ -91,7 +93,7 @@ export function registerAuditEventCommands(audit: Command, ctx: CliContext): voi
         for (const e of events) {
           const target = e.target_table ? `  ${e.target_table} ${e.target_id ?? ''}` : '';
           ctx.io.out(
-            `${e.occurred_at}  ${e.event_type.padEnd(28)}  by ${e.actor_id ?? '-'}${target}${e.reason ? `  "${e.reason}"` : ''}`,
+            `${e.occurred_at}  ${e.event_type.padEnd(28)}  by ${who(e.actor_id)}${target}${e.reason ? `  "${e.reason}"` : ''}`,
           );
         }
         if (events.length === limit)
@@ -127,21 +129,22 @@ export function registerAuditEventCommands(audit: Command, ctx: CliContext): voi
         const q = new URLSearchParams({ limit: String(limit) });
         if (o.outcome) q.set('outcome', o.outcome);
         if (o.before) q.set('before', o.before);
-        const events = await withClient(ctx, o.url, async (api) => {
+        const [events, who] = await withClient(ctx, o.url, async (api) => {
           if (o.principal) q.set('principal_id', await principalRef(api, o.principal));
-          return await api.call<SessionEvent[]>(
+          const list = await api.call<SessionEvent[]>(
             'GET',
             `/api/v1/audit/session-events?${q.toString()}`,
           );
+          return [list, o.json ? null : await principalNames(api)] as const;
         });
-        if (o.json) {
+        if (!who) {
           ctx.io.json(events);
           return;
         }
         if (events.length === 0) ctx.io.out('no session events');
         for (const e of events)
           ctx.io.out(
-            `${e.occurred_at}  ${e.outcome.padEnd(6)}  ${e.operation.padEnd(28)}  by ${e.principal_id ?? '-'}${e.error_code ? `  ${e.error_code}` : ''}${e.client_ip ? `  from ${e.client_ip}` : ''}`,
+            `${e.occurred_at}  ${e.outcome.padEnd(6)}  ${e.operation.padEnd(28)}  by ${who(e.principal_id)}${e.error_code ? `  ${e.error_code}` : ''}${e.client_ip ? `  from ${e.client_ip}` : ''}`,
           );
         if (events.length === limit)
           ctx.io.out(

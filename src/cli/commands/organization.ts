@@ -6,7 +6,14 @@
 // A person may be named by e-mail and a facility by slug; both are looked up through the API.
 import { Option, type Command } from 'commander';
 import { AppError } from '../../errors.js';
-import { facilityRef, principalRef, uuidArg, withClient, type CallApi } from '../api.js';
+import {
+  facilityRef,
+  principalNames,
+  principalRef,
+  uuidArg,
+  withClient,
+  type CallApi,
+} from '../api.js';
 import type { CliContext, Lazy } from '../main.js';
 import { readAll } from '../signing.js';
 
@@ -320,23 +327,29 @@ export function registerOrganizationCommands(program: Command, ctx: CliContext, 
           'GET',
           `/api/v1/grants/${uuidArg(id)}/history`,
         );
-        return [r.versions, o.json ? new Map<string, string>() : await facilityNames(api)] as const;
+        if (o.json) return [r.versions, null] as const;
+        return [
+          r.versions,
+          { facilities: await facilityNames(api), who: await principalNames(api) },
+        ] as const;
       });
-      if (o.json) {
+      if (!names) {
         ctx.io.json(h);
         return;
       }
-      ctx.io.out(grantLine(h.grant, names));
-      ctx.io.out(`  holder:  ${h.grant.principal_id}`);
+      const { facilities, who } = names;
+      ctx.io.out(grantLine(h.grant, facilities));
+      ctx.io.out(`  holder:  ${who(h.grant.principal_id)}`);
       ctx.io.out(`  reason:  ${h.grant.reason}`);
       if (h.grant.revoked_at)
         ctx.io.out(`  revoked: ${h.grant.revoked_at}: ${h.grant.revoke_reason ?? ''}`);
       ctx.io.out(h.delegations.length ? '  delegations:' : '  delegations: none');
-      for (const d of h.delegations) ctx.io.out(`    ${grantLine(d, names)}  to ${d.principal_id}`);
+      for (const d of h.delegations)
+        ctx.io.out(`    ${grantLine(d, facilities)}  to ${who(d.principal_id)}`);
       ctx.io.out('  events:');
       for (const e of h.events)
         ctx.io.out(
-          `    ${e.occurred_at}  ${e.event_type}  by ${e.actor_id}  ${e.reason ?? ''}`.trimEnd(),
+          `    ${e.occurred_at}  ${e.event_type}  by ${who(e.actor_id)}  ${e.reason ?? ''}`.trimEnd(),
         );
     });
 
