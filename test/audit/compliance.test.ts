@@ -254,10 +254,13 @@ describe('a report per control', () => {
         'CC8.1',
         '--from',
         new Date(Date.now() - 3_600_000).toISOString(),
+        // --url wins over AXIOM_URL (which points nowhere here).
+        '--url',
+        s.server.url,
       ],
       {
         AXIOM_DATA_DIR: dir,
-        AXIOM_URL: s.server.url,
+        AXIOM_URL: 'https://127.0.0.1:9',
         AXIOM_TOKEN: org.admin.token,
         AXIOM_CA_FILE: ca,
       },

@@ -157,7 +157,11 @@ describe('the export', () => {
 
   it('is written by `axiom audit export` and checked by `axiom audit verify` (exit 0)', async () => {
     const out = path.join(tempDir(), 'trail.jsonl');
-    const exported = await runCli(['audit', 'export', '--out', out], cliEnv(A.org.admin.token));
+    // --url wins over AXIOM_URL (which points nowhere here).
+    const exported = await runCli(
+      ['audit', 'export', '--out', out, '--url', srv().server.url],
+      cliEnv(A.org.admin.token, { AXIOM_URL: 'https://127.0.0.1:9' }),
+    );
     expect(exported.stderr).toBe('');
     expect(exported.code).toBe(0);
     expect(exported.stdout).toMatch(/^exported \d+ rows to /);

@@ -67,9 +67,10 @@ export function registerAuditCommands(program: Command, ctx: CliContext, lazy: L
         .choices(['jsonl', 'csv'])
         .default('jsonl'),
     )
-    .action(async (opts: { out: string; format: 'jsonl' | 'csv' }) => {
+    .option('--url <url>', 'Axiom URL (default AXIOM_URL or https://localhost:8443)')
+    .action(async (opts: { out: string; format: 'jsonl' | 'csv'; url?: string }) => {
       const { clientFor } = await client();
-      const http = clientFor(lazy.config(), ctx.env);
+      const http = clientFor(lazy.config(), ctx.env, { url: opts.url });
       const partial = `${opts.out}.partial`;
       try {
         const body = await http.stream(`/api/v1/audit/export?format=${opts.format}`);
@@ -210,67 +211,76 @@ export function registerAuditCommands(program: Command, ctx: CliContext, lazy: L
     .option('--from <time>', 'start of the period, ISO 8601 (default: 90 days ago)')
     .option('--to <time>', 'end of the period, exclusive (default: now)')
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { control: string; from?: string; to?: string; json?: boolean }) => {
-      const to = opts.to ? new Date(opts.to) : new Date();
-      const from = opts.from ? new Date(opts.from) : new Date(to.getTime() - 90 * 86_400_000);
-      if (Number.isNaN(to.getTime()) || Number.isNaN(from.getTime())) {
-        ctx.io.err(
-          'error: --from and --to are ISO 8601 times, e.g. 2026-01-01 or 2026-01-01T00:00:00Z',
-        );
-        throw new ExitCode(2);
-      }
-      const { clientFor } = await client();
-      const http = clientFor(lazy.config(), ctx.env);
-      interface Report {
+    .option('--url <url>', 'Axiom URL (default AXIOM_URL or https://localhost:8443)')
+    .action(
+      async (opts: {
         control: string;
-        frameworks: string[];
-        event_types: Array<{ event_type: string; description: string }>;
-        from: string;
-        to: string;
-        counts: Record<string, number>;
-        archived_count: number;
-        archived_before: string | null;
-        rows: Array<Record<string, unknown>>;
-        next_cursor: string | null;
-      }
-      try {
-        let report: Report | undefined;
-        let cursor: string | null = null;
-        do {
-          const q = new URLSearchParams({
-            control: opts.control,
-            from: from.toISOString(),
-            to: to.toISOString(),
-            limit: '5000',
-            ...(cursor ? { cursor } : {}),
-          });
-          const page: Report = await http.call<Report>(
-            'GET',
-            `/api/v1/audit/compliance/report?${q}`,
+        from?: string;
+        to?: string;
+        json?: boolean;
+        url?: string;
+      }) => {
+        const to = opts.to ? new Date(opts.to) : new Date();
+        const from = opts.from ? new Date(opts.from) : new Date(to.getTime() - 90 * 86_400_000);
+        if (Number.isNaN(to.getTime()) || Number.isNaN(from.getTime())) {
+          ctx.io.err(
+            'error: --from and --to are ISO 8601 times, e.g. 2026-01-01 or 2026-01-01T00:00:00Z',
           );
-          if (report) report.rows.push(...page.rows);
-          else report = page;
-          cursor = page.next_cursor;
-        } while (cursor);
-        const r = report!;
-        r.next_cursor = null;
-        if (opts.json) return ctx.io.json(r);
-        ctx.io.out(`control ${r.control} (${r.frameworks.join(', ')}), ${r.from} to ${r.to}`);
-        for (const t of r.event_types)
-          ctx.io.out(
-            `  ${String(r.counts[t.event_type] ?? 0).padStart(7)}  ${t.event_type}: ${t.description}`,
-          );
-        if (r.archived_count > 0)
-          ctx.io.out(
-            `  ${r.archived_count} more in the period are archived (before ${r.archived_before}): export the trail to see them`,
-          );
-        for (const e of r.rows)
-          ctx.io.out(
-            `${String(e.occurred_at)}  ${String(e.event_type)}  actor ${String(e.actor_id ?? '-')}  ${String(e.target_table ?? '')} ${String(e.target_id ?? '')}`.trimEnd(),
-          );
-        ctx.io.out(`${r.rows.length} event(s)`);
-      } finally {
-        await http.close();
-      }
-    });
+          throw new ExitCode(2);
+        }
+        const { clientFor } = await client();
+        const http = clientFor(lazy.config(), ctx.env, { url: opts.url });
+        interface Report {
+          control: string;
+          frameworks: string[];
+          event_types: Array<{ event_type: string; description: string }>;
+          from: string;
+          to: string;
+          counts: Record<string, number>;
+          archived_count: number;
+          archived_before: string | null;
+          rows: Array<Record<string, unknown>>;
+          next_cursor: string | null;
+        }
+        try {
+          let report: Report | undefined;
+          let cursor: string | null = null;
+          do {
+            const q = new URLSearchParams({
+              control: opts.control,
+              from: from.toISOString(),
+              to: to.toISOString(),
+              limit: '5000',
+              ...(cursor ? { cursor } : {}),
+            });
+            const page: Report = await http.call<Report>(
+              'GET',
+              `/api/v1/audit/compliance/report?${q}`,
+            );
+            if (report) report.rows.push(...page.rows);
+            else report = page;
+            cursor = page.next_cursor;
+          } while (cursor);
+          const r = report!;
+          r.next_cursor = null;
+          if (opts.json) return ctx.io.json(r);
+          ctx.io.out(`control ${r.control} (${r.frameworks.join(', ')}), ${r.from} to ${r.to}`);
+          for (const t of r.event_types)
+            ctx.io.out(
+              `  ${String(r.counts[t.event_type] ?? 0).padStart(7)}  ${t.event_type}: ${t.description}`,
+            );
+          if (r.archived_count > 0)
+            ctx.io.out(
+              `  ${r.archived_count} more in the period are archived (before ${r.archived_before}): export the trail to see them`,
+            );
+          for (const e of r.rows)
+            ctx.io.out(
+              `${String(e.occurred_at)}  ${String(e.event_type)}  actor ${String(e.actor_id ?? '-')}  ${String(e.target_table ?? '')} ${String(e.target_id ?? '')}`.trimEnd(),
+            );
+          ctx.io.out(`${r.rows.length} event(s)`);
+        } finally {
+          await http.close();
+        }
+      },
+    );
 }
