@@ -69,6 +69,12 @@ export function buildProgram(ctx: CliContext): Command {
   return program;
 }
 
+/** Whether the command line asks for machine output (--json before any `--`). */
+function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
 export type Lazy = {
   config: () => ReturnType<typeof loadConfig>;
   logger: (quiet?: boolean) => ReturnType<typeof createLogger>;
@@ -88,18 +94,44 @@ export async function main(
     if (e instanceof CommanderError) {
       return e.exitCode === 0 ? 0 : 2;
     }
+    // With --json, a script gets the error as one JSON object on stderr (docs/cli.md).
+    const json = wantsJson(argv);
     if (e instanceof ConfigError) {
-      ctx.io.err(e.message);
+      if (json)
+        ctx.io.err(
+          JSON.stringify({
+            error: { code: 'invalid_input', reason: 'configuration', message: e.message },
+          }),
+        );
+      else ctx.io.err(e.message);
       return 2;
     }
     if (isAppError(e)) {
-      ctx.io.err(`error: ${e.publicMessage} (${e.code}${e.reason ? `/${e.reason}` : ''})`);
       // The server no longer knows the session (idle, expired, signed out or revoked).
-      if (e.reason === 'no_session')
-        ctx.io.err('hint: sign in again with `axiom login`, or set AXIOM_TOKEN to a valid token');
+      const hint =
+        e.reason === 'no_session'
+          ? 'sign in again with `axiom login`, or set AXIOM_TOKEN to a valid token'
+          : undefined;
+      if (json) {
+        ctx.io.err(
+          JSON.stringify({
+            error: {
+              code: e.code,
+              ...(e.reason ? { reason: e.reason } : {}),
+              message: e.publicMessage,
+              ...(hint ? { hint } : {}),
+            },
+          }),
+        );
+        return 2;
+      }
+      ctx.io.err(`error: ${e.publicMessage} (${e.code}${e.reason ? `/${e.reason}` : ''})`);
+      if (hint) ctx.io.err(`hint: ${hint}`);
       return 2;
     }
-    ctx.io.err(`error: ${e instanceof Error ? e.message : String(e)}`);
+    const message = e instanceof Error ? e.message : String(e);
+    if (json) ctx.io.err(JSON.stringify({ error: { code: 'internal', message } }));
+    else ctx.io.err(`error: ${message}`);
     return 2;
   } finally {
     await shutdown();

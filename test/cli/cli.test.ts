@@ -86,6 +86,16 @@ describe('axiom db migrate', () => {
 
   it('exits 2 on a bad configuration or an unreachable database', async () => {
     expect((await runCli(['db', 'migrate'], { DATABASE_URL: 'mysql://nope' })).code).toBe(2);
+    // With --json, the configuration error is one JSON object on stderr.
+    const json = await runCli(['db', 'migrate', '--json'], { DATABASE_URL: 'mysql://nope' });
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stderr.trim().split('\n').at(-1)!)).toMatchObject({
+      error: {
+        code: 'invalid_input',
+        reason: 'configuration',
+        message: expect.stringMatching(/DATABASE_URL/),
+      },
+    });
     const r = await runCli(['db', 'migrate'], {
       AXIOM_DATA_DIR: dataDir(),
       DATABASE_URL: 'postgres://x:y@127.0.0.1:1/axiom',

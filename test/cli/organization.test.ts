@@ -346,3 +346,46 @@ describe('axiom delegation', () => {
     expect((await grantsOf(bob)).some((g) => g.delegation_type)).toBe(false);
   });
 });
+
+describe('errors with --json', () => {
+  it('are one JSON object on stderr, with the same exit code; without --json a line of text', async () => {
+    const args = [
+      'user',
+      'add',
+      '--email',
+      `x-${Date.now()}@example.com`,
+      '--name',
+      'X',
+      '--sso-only',
+    ];
+    const text = await axiom(alice, args);
+    expect(text.code).toBe(2);
+    expect(text.stderr).toMatch(
+      /^error: principal\.create requires .* \(forbidden\/missing_grant\)$/,
+    );
+    const json = await axiom(alice, [...args, '--json']);
+    expect(json.code).toBe(2);
+    expect(json.stdout).toBe('');
+    expect(JSON.parse(json.stderr)).toEqual({
+      error: {
+        code: 'forbidden',
+        reason: 'missing_grant',
+        message: expect.stringMatching(/^principal\.create requires review in configuration/),
+      },
+    });
+    // Refused before any request (usage), and a session the server does not know (with its hint).
+    const usage = await axiom(alice, ['grant', 'revoke', 'not-an-id', '--reason', 'abc', '--json']);
+    expect(JSON.parse(usage.stderr)).toMatchObject({
+      error: { code: 'invalid_input', reason: 'invalid_id' },
+    });
+    const unknown = await axiom({ token: 'axs_' + 'a'.repeat(43) }, ['user', 'list', '--json']);
+    expect(unknown.code).toBe(2);
+    expect(JSON.parse(unknown.stderr)).toMatchObject({
+      error: {
+        code: 'unauthenticated',
+        reason: 'no_session',
+        hint: expect.stringMatching(/axiom login/),
+      },
+    });
+  });
+});
