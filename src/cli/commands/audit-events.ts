@@ -52,58 +52,75 @@ function cursorArg(v: string): string {
   return v;
 }
 
-export function registerAuditEventCommands(audit: Command, ctx: CliContext): void {
-  const urlOption = () =>
-    new Option('--url <url>', 'Axiom URL (default AXIOM_URL or https://localhost:8443)');
+interface PageOptions {
+  limit?: number;
+  before?: string;
+  json?: boolean;
+  url?: string;
+}
 
-  audit
+/** The options both listings share: page size, the next page's cursor, --json and --url. */
+function pageOptions(c: Command, what: string): Command {
+  return c
+    .option('--limit <n>', `${what} per page, 1 to ${MAX_LIMIT} (default 50)`, limitArg)
+    .option('--before <cursor>', 'the next page (printed after a full page)', cursorArg)
+    .option('--json', 'machine output')
+    .addOption(
+      new Option('--url <url>', 'Axiom URL (default AXIOM_URL or https://localhost:8443)'),
+    );
+}
+
+/** The query of one page: its size and, when given, where it starts. */
+function pageQuery(o: PageOptions): URLSearchParams {
+  const q = new URLSearchParams({ limit: String(o.limit ?? 50) });
+  if (o.before) q.set('before', o.before);
+  return q;
+}
+
+/** After a full page, the command that shows the next one. */
+function printMore(
+  ctx: CliContext,
+  command: string,
+  o: PageOptions,
+  page: Array<{ cursor: string }>,
+): void {
+  if (page.length === (o.limit ?? 50))
+    ctx.io.out(`more: axiom audit ${command} ... --before '${page[page.length - 1]!.cursor}'`);
+}
+
+export function registerAuditEventCommands(audit: Command, ctx: CliContext): void {
+  const eventsCommand = audit
     .command('events')
     .description(
       'audit events (every change, by whom, why), newest first (audit:read organization-wide)',
     )
     .option('--type <event_type>', 'only this event type, e.g. grant.created, plan.approved')
-    .option('--target <id>', 'only events about this id (target or related)')
-    .option('--limit <n>', `events per page, 1 to ${MAX_LIMIT} (default 50)`, limitArg)
-    .option('--before <cursor>', 'the next page (printed after a full page)', cursorArg)
-    .option('--json', 'machine output')
-    .addOption(urlOption())
-    .action(
-      async (o: {
-        type?: string;
-        target?: string;
-        limit?: number;
-        before?: string;
-        json?: boolean;
-        url?: string;
-      }) => {
-        const limit = o.limit ?? 50;
-        const q = new URLSearchParams({ limit: String(limit) });
-        if (o.type) q.set('event_type', o.type);
-        if (o.target) q.set('target_id', uuidArg(o.target));
-        if (o.before) q.set('before', o.before);
-        const [events, who] = await withClient(ctx, o.url, async (api) => {
-          const list = await api.call<AuditEvent[]>('GET', `/api/v1/audit/events?${q.toString()}`);
-          return [list, o.json ? null : await principalNames(api)] as const;
-        });
-        if (!who) {
-          ctx.io.json(events);
-          return;
-        }
-        if (events.length === 0) ctx.io.out('no audit events');
-        for (const e of events) {
-          const target = e.target_table ? `  ${e.target_table} ${e.target_id ?? ''}` : '';
-          ctx.io.out(
-            `${e.occurred_at}  ${e.event_type.padEnd(28)}  by ${who(e.actor_id)}${target}${e.reason ? `  "${e.reason}"` : ''}`,
-          );
-        }
-        if (events.length === limit)
-          ctx.io.out(
-            `more: axiom audit events ... --before '${events[events.length - 1]!.cursor}'`,
-          );
-      },
-    );
+    .option('--target <id>', 'only events about this id (target or related)');
+  pageOptions(eventsCommand, 'events').action(
+    async (o: PageOptions & { type?: string; target?: string }) => {
+      const q = pageQuery(o);
+      if (o.type) q.set('event_type', o.type);
+      if (o.target) q.set('target_id', uuidArg(o.target));
+      const [events, who] = await withClient(ctx, o.url, async (api) => {
+        const list = await api.call<AuditEvent[]>('GET', `/api/v1/audit/events?${q.toString()}`);
+        return [list, o.json ? null : await principalNames(api)] as const;
+      });
+      if (!who) {
+        ctx.io.json(events);
+        return;
+      }
+      if (events.length === 0) ctx.io.out('no audit events');
+      for (const e of events) {
+        const target = e.target_table ? `  ${e.target_table} ${e.target_id ?? ''}` : '';
+        ctx.io.out(
+          `${e.occurred_at}  ${e.event_type.padEnd(28)}  by ${who(e.actor_id)}${target}${e.reason ? `  "${e.reason}"` : ''}`,
+        );
+      }
+      printMore(ctx, 'events', o, events);
+    },
+  );
 
-  audit
+  const sessionsCommand = audit
     .command('sessions')
     .description(
       'every call made with a session, allowed or refused, newest first (audit:read organization-wide)',
@@ -111,45 +128,29 @@ export function registerAuditEventCommands(audit: Command, ctx: CliContext): voi
     .addOption(
       new Option('--outcome <outcome>', 'only this outcome').choices(['ok', 'denied', 'error']),
     )
-    .option('--principal <person>', 'only this person’s calls, by id or e-mail')
-    .option('--limit <n>', `calls per page, 1 to ${MAX_LIMIT} (default 50)`, limitArg)
-    .option('--before <cursor>', 'the next page (printed after a full page)', cursorArg)
-    .option('--json', 'machine output')
-    .addOption(urlOption())
-    .action(
-      async (o: {
-        outcome?: string;
-        principal?: string;
-        limit?: number;
-        before?: string;
-        json?: boolean;
-        url?: string;
-      }) => {
-        const limit = o.limit ?? 50;
-        const q = new URLSearchParams({ limit: String(limit) });
-        if (o.outcome) q.set('outcome', o.outcome);
-        if (o.before) q.set('before', o.before);
-        const [events, who] = await withClient(ctx, o.url, async (api) => {
-          if (o.principal) q.set('principal_id', await principalRef(api, o.principal));
-          const list = await api.call<SessionEvent[]>(
-            'GET',
-            `/api/v1/audit/session-events?${q.toString()}`,
-          );
-          return [list, o.json ? null : await principalNames(api)] as const;
-        });
-        if (!who) {
-          ctx.io.json(events);
-          return;
-        }
-        if (events.length === 0) ctx.io.out('no session events');
-        for (const e of events)
-          ctx.io.out(
-            `${e.occurred_at}  ${e.outcome.padEnd(6)}  ${e.operation.padEnd(28)}  by ${who(e.principal_id)}${e.error_code ? `  ${e.error_code}` : ''}${e.client_ip ? `  from ${e.client_ip}` : ''}`,
-          );
-        if (events.length === limit)
-          ctx.io.out(
-            `more: axiom audit sessions ... --before '${events[events.length - 1]!.cursor}'`,
-          );
-      },
-    );
+    .option('--principal <person>', 'only this person’s calls, by id or e-mail');
+  pageOptions(sessionsCommand, 'calls').action(
+    async (o: PageOptions & { outcome?: string; principal?: string }) => {
+      const q = pageQuery(o);
+      if (o.outcome) q.set('outcome', o.outcome);
+      const [events, who] = await withClient(ctx, o.url, async (api) => {
+        if (o.principal) q.set('principal_id', await principalRef(api, o.principal));
+        const list = await api.call<SessionEvent[]>(
+          'GET',
+          `/api/v1/audit/session-events?${q.toString()}`,
+        );
+        return [list, o.json ? null : await principalNames(api)] as const;
+      });
+      if (!who) {
+        ctx.io.json(events);
+        return;
+      }
+      if (events.length === 0) ctx.io.out('no session events');
+      for (const e of events)
+        ctx.io.out(
+          `${e.occurred_at}  ${e.outcome.padEnd(6)}  ${e.operation.padEnd(28)}  by ${who(e.principal_id)}${e.error_code ? `  ${e.error_code}` : ''}${e.client_ip ? `  from ${e.client_ip}` : ''}`,
+        );
+      printMore(ctx, 'sessions', o, events);
+    },
+  );
 }
