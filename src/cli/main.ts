@@ -38,6 +38,9 @@ export function buildProgram(ctx: CliContext): Command {
   const program = new Command('axiom')
     .description('Axiom: a governed cloud-operations agent for AWS')
     .showHelpAfterError()
+    // A command's options come before its subcommand's name: `axiom scan --connection ID` runs a scan,
+    // `axiom scan list --connection ID` lists (the subcommand, not `scan`, takes --connection).
+    .enablePositionalOptions()
     .exitOverride()
     // Usage errors and help go through the CLI's output too (tests run main() in-process).
     .configureOutput({

@@ -312,6 +312,90 @@ describe('axiom token create', () => {
   });
 });
 
+describe('axiom token list|revoke and axiom session list|revoke', () => {
+  it('lists what is in force without token values, revokes one, and refuses others’ and bad ids', async () => {
+    const person = await createUser(s().db, org, [
+      { domain: 'audit', level: 'read', facility: null },
+    ]);
+    const d = { ...env, AXIOM_DATA_DIR: dataDir(true) };
+    await axiom(
+      ['login', '--organization', org.slug, '--email', person.email, '--password-stdin'],
+      d,
+      { stdin: person.password },
+    );
+    const made = await axiom(
+      ['token', 'create', '--name', 'backup job', '--expires-in-days', '7', '--json'],
+      d,
+    );
+    const { token, session_id: tokenId } = JSON.parse(made.stdout) as {
+      token: string;
+      session_id: string;
+    };
+
+    const tokens = await axiom(['token', 'list'], d);
+    expect(tokens.code, tokens.stderr).toBe(0);
+    expect(tokens.stdout).toMatch(new RegExp(`^${tokenId}  active +token "backup job" .*expires `));
+    expect(tokens.stdout.split('\n')).toHaveLength(1); // the sign-in is a session, not a token
+    expect(tokens.stdout).not.toContain(token);
+    const sessions = await axiom(['session', 'list', '--json'], d);
+    const rows = JSON.parse(sessions.stdout) as Array<{
+      id: string;
+      kind: string;
+      current: boolean;
+    }>;
+    expect(sessions.stdout).not.toContain(token);
+    // The fixture's sign-in, the CLI's and the token; the CLI's is the current one.
+    expect(rows.map((r) => r.kind).sort()).toEqual(['api_token', 'web', 'web']);
+    const signIn = rows.find((r) => r.current)!;
+    expect(signIn.kind).toBe('web');
+    expect((await axiom(['session', 'list'], d)).stdout).toMatch(
+      /web \(password\) .*\(this one\)$/m,
+    );
+
+    // `token revoke` names tokens only: the sign-in's id is refused, and it still works.
+    const notToken = await axiom(['token', 'revoke', signIn.id], d);
+    expect(notToken.code).toBe(2);
+    expect(notToken.stderr).toMatch(/not an API token.*invalid_input\/not_a_token/);
+    expect((await axiom(['whoami'], d)).code).toBe(0);
+
+    // Another person of the organization (no administrator) cannot revoke it.
+    const other = await createUser(s().db, org, [
+      { domain: 'audit', level: 'read', facility: null },
+    ]);
+    const refused = await axiom(['session', 'revoke', tokenId], {
+      ...env,
+      AXIOM_TOKEN: other.token,
+    });
+    expect(refused.code).toBe(2);
+    expect(await whoamiOver(token)).toBe(200);
+
+    for (const bad of ['not-an-id', "1' or '1'='1"]) {
+      const r = await axiom(['token', 'revoke', bad], d);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/not an id.*invalid_id/);
+    }
+
+    const revoked = await axiom(['token', 'revoke', tokenId, '--reason', 'job retired'], d);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toBe(`revoked API token ${tokenId}`);
+    expect(await whoamiOver(token)).toBe(401);
+    expect((await axiom(['token', 'list'], d)).stdout).toBe('no API tokens');
+    const all = await axiom(['token', 'list', '--all'], d);
+    expect(all.stdout).toMatch(new RegExp(`^${tokenId}  revoked`));
+    // The revocation is audited with its reason.
+    const events = await s().db.superuser.query<{ reason: string }>(
+      `select reason from audit.audit_events where target_id = $1 and event_type = 'session.revoked'`,
+      [tokenId],
+    );
+    expect(events.rows.map((e) => e.reason)).toEqual(['job retired']);
+
+    // `session revoke` ends the CLI's own sign-in too.
+    const own = await axiom(['session', 'revoke', signIn.id], d);
+    expect(own.code, own.stderr).toBe(0);
+    expect((await axiom(['whoami'], d)).code).toBe(2);
+  });
+});
+
 describe('axiom logout', () => {
   it('ends the session on the server and forgets it; later commands need a new sign-in', async () => {
     const d = { ...env, AXIOM_DATA_DIR: dataDir(true) };

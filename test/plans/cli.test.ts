@@ -177,6 +177,28 @@ describe('axiom plan and axiom execution', () => {
       status = (JSON.parse(r.stdout) as { status: string }).status;
     }
     expect(status).toBe('succeeded');
+    // Listed for the plan and the facility; not to someone without read in the action's domain.
+    const listed = await axiom(w.reviewer, ['execution', 'list', '--plan', plan.id]);
+    expect(listed.stdout).toMatch(
+      new RegExp(`^${execution.id}  apply +succeeded +security +plan ${plan.id}  \\S+$`),
+    );
+    const byFacility = await axiom(w.reviewer, [
+      'execution',
+      'list',
+      '--facility',
+      w.facility,
+      '--json',
+    ]);
+    expect((JSON.parse(byFacility.stdout) as Array<{ id: string }>).map((e) => e.id)).toEqual([
+      execution.id,
+    ]);
+    expect(await axiom(w.configReviewer, ['execution', 'list'])).toMatchObject({
+      code: 0,
+      stdout: 'no executions',
+    });
+    const badPlan = await axiom(w.reviewer, ['execution', 'list', '--plan', 'latest']);
+    expect(badPlan.code).toBe(2);
+    expect(badPlan.stderr).toMatch(/invalid_id/);
     // The plan lists its executions, so the id is never lost.
     const withRuns = await axiom(w.reviewer, ['plan', 'show', plan.id]);
     expect(withRuns.stdout).toMatch(

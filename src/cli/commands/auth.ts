@@ -204,6 +204,102 @@ async function signInWithSso(
   }
 }
 
+/** A row of GET /api/v1/sessions (never a token value). */
+interface SessionRow {
+  id: string;
+  kind: string;
+  name: string | null;
+  auth_method: string;
+  created_at: string;
+  expires_at: string;
+  last_seen_at: string | null;
+  revoked_at: string | null;
+  current: boolean;
+}
+
+const sessionState = (s: SessionRow, now: number): string =>
+  s.revoked_at ? 'revoked' : Date.parse(s.expires_at) <= now ? 'expired' : 'active';
+
+/**
+ * `list` and `revoke <id>` under `parent`: your sessions (web and CLI sign-ins, API tokens), or only
+ * your API tokens when `tokens`. Revoking goes through api.session_revoke: your own, or anyone's in the
+ * organization for an administrator.
+ */
+function registerSessionCommands(
+  parent: Command,
+  ctx: CliContext,
+  lazy: Lazy,
+  tokens: boolean,
+): void {
+  const what = tokens ? 'API token' : 'session or API token';
+  parent
+    .command('list')
+    .description(
+      tokens
+        ? 'your API tokens in force (never their values); --all adds revoked and expired ones'
+        : 'your sessions and API tokens in force; --all adds revoked and expired ones',
+    )
+    .option('--all', 'also the revoked and expired ones')
+    .option('--url <url>', 'the server (default AXIOM_URL, else the stored session’s)')
+    .option('--json', 'machine output')
+    .action(async (opts: { all?: boolean; url?: string; json?: boolean }) => {
+      const { sessions } = await withClient(ctx, lazy, opts.url, (c) =>
+        c.call<{ sessions: SessionRow[] }>('GET', '/api/v1/sessions'),
+      );
+      const now = Date.now();
+      const rows = sessions.filter(
+        (s) =>
+          (!tokens || s.kind === 'api_token') && (opts.all || sessionState(s, now) === 'active'),
+      );
+      if (opts.json) return ctx.io.json(rows);
+      if (rows.length === 0) return ctx.io.out(tokens ? 'no API tokens' : 'no sessions');
+      for (const s of rows)
+        ctx.io.out(
+          [
+            s.id,
+            sessionState(s, now).padEnd(7),
+            (s.kind === 'api_token'
+              ? `token "${s.name ?? ''}"`
+              : `${s.kind} (${s.auth_method})`
+            ).padEnd(20),
+            `since ${s.created_at}`,
+            `last used ${s.last_seen_at ?? '-'}`,
+            `expires ${s.expires_at}`,
+            s.current ? '(this one)' : '',
+          ]
+            .join('  ')
+            .trimEnd(),
+        );
+    });
+  parent
+    .command('revoke <id>')
+    .description(`revoke a ${what} (yours, or anyone's in the organization as an administrator)`)
+    .option('--reason <text>', 'why', 'revoked from the command line')
+    .option('--url <url>', 'the server (default AXIOM_URL, else the stored session’s)')
+    .option('--json', 'machine output')
+    .action(async (id: string, opts: { reason: string; url?: string; json?: boolean }) => {
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id))
+        throw usage(`${id} is not an id (a UUID): axiom ${parent.name()} list`, 'invalid_id');
+      await withClient(ctx, lazy, opts.url, async (c) => {
+        if (tokens) {
+          // Only a token by this name: a session id given to `token revoke` is refused, not revoked.
+          const { sessions } = await c.call<{ sessions: SessionRow[] }>('GET', '/api/v1/sessions');
+          const mine = sessions.find((s) => s.id === id.toLowerCase());
+          if (mine && mine.kind !== 'api_token')
+            throw usage(
+              `${id} is a ${mine.kind} session, not an API token: axiom session revoke`,
+              'not_a_token',
+            );
+        }
+        const r = await c.call<unknown>('POST', `/api/v1/sessions/${id.toLowerCase()}/revoke`, {
+          body: { reason: opts.reason },
+        });
+        if (opts.json) ctx.io.json(r);
+        else ctx.io.out(`revoked ${tokens ? 'API token' : 'session'} ${id.toLowerCase()}`);
+      });
+    });
+}
+
 export function registerAuthCommands(program: Command, ctx: CliContext, lazy: Lazy): void {
   program
     .command('login')
@@ -361,6 +457,13 @@ export function registerAuthCommands(program: Command, ctx: CliContext, lazy: La
     });
 
   const token = program.command('token').description('personal API tokens');
+  registerSessionCommands(token, ctx, lazy, true);
+  registerSessionCommands(
+    program.command('session').description('your sessions and API tokens'),
+    ctx,
+    lazy,
+    false,
+  );
   token
     .command('create')
     .description('create a personal API token (shown once; stored hashed by the server)')

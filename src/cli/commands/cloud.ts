@@ -49,6 +49,71 @@ function printConnection(ctx: CliContext, c: Onboarded, withPolicy: boolean): vo
   }
 }
 
+/** A scan as GET /api/v1/scans/:id returns it (the list has the same fields but resources_by_type). */
+export interface Scan {
+  id: string;
+  connection_id: string;
+  trigger: string;
+  status: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  progress: { units_total?: number; units_done?: number; resources_found?: number } | null;
+  errors: Array<{ unit: string; code: string; message: string }> | null;
+  summary: {
+    resources?: number;
+    durationMs?: number;
+    changes?: Record<string, number>;
+    findings?: { bySeverity: Record<string, number>; estimatedMonthlySavingsUsd: number };
+  } | null;
+  resources_by_type?: Record<string, number>;
+}
+
+const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'];
+
+const resources = (s: Scan): number => s.summary?.resources ?? s.progress?.resources_found ?? 0;
+
+const duration = (s: Scan): string =>
+  s.summary?.durationMs !== undefined ? `${(s.summary.durationMs / 1000).toFixed(1)} s` : '-';
+
+/**
+ * A scan as `axiom scan` ends and `axiom scan show` prints it: what it read, what changed, what it
+ * found, and for a partial or failed scan what could not be read and what that means for findings
+ * (the dashboard's scan page says the same).
+ */
+export function scanLines(s: Scan): string[] {
+  const lines = [`scan ${s.id}: ${s.status} (${s.trigger})  connection ${s.connection_id}`];
+  lines.push(
+    `  queued ${s.created_at}${s.started_at ? `, started ${s.started_at}` : ''}${s.finished_at ? `, finished ${s.finished_at}` : ''}${s.summary?.durationMs !== undefined ? ` (${duration(s)})` : ''}`,
+  );
+  if (s.status === 'queued' || s.status === 'running') {
+    const p = s.progress ?? {};
+    lines.push(
+      `  ${p.units_done ?? 0} of ${p.units_total ?? '?'} services×regions read, ${p.resources_found ?? 0} resources so far`,
+    );
+  }
+  for (const [type, n] of Object.entries(s.resources_by_type ?? {}).sort())
+    lines.push(`  ${String(n).padStart(6)}  ${type}`);
+  const ch = s.summary?.changes;
+  if (ch)
+    lines.push(
+      `changes: ${ch.added ?? 0} added, ${ch.changed ?? 0} changed, ${ch.removed ?? 0} removed`,
+    );
+  const f = s.summary?.findings;
+  if (f)
+    lines.push(
+      `findings: ${SEVERITIES.map((sev) => `${f.bySeverity[sev] ?? 0} ${sev}`).join(', ')}; estimated savings $${f.estimatedMonthlySavingsUsd.toFixed(2)}/month`,
+    );
+  if (s.status === 'partial')
+    lines.push(
+      'partial: some services or regions could not be read (below). Findings of what was read completely were reconciled; the others were kept as they were, never resolved on missing data.',
+    );
+  if (s.status === 'failed')
+    lines.push('failed: nothing could be read completely. Existing findings are unchanged.');
+  for (const e of s.errors ?? []) lines.push(`  error ${e.unit}: ${e.code}: ${e.message}`);
+  return lines;
+}
+
 export function registerCloudCommands(program: Command, ctx: CliContext, lazy: Lazy): void {
   const urlOption = new Option(
     '--url <url>',
@@ -200,16 +265,24 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
         ctx.io.out(`connection ${c.id} disconnected. Delete the IAM role in the account as well.`);
     });
 
-  program
+  const scanCommand = program
     .command('scan')
     .description(
       'scan a connection now, with a progress bar; exit 0 succeeded, 1 partial or failed',
     )
-    .requiredOption('--connection <id>', 'connection id')
+    // Not a required option: Commander checks those of every ancestor, and `scan list` / `scan show`
+    // are subcommands of this one.
+    .option('--connection <id>', 'connection id (required)')
     .option('--json', 'print the scan and its resources per type as JSON')
     .option('--timeout <seconds>', 'give up waiting after this long', '1800')
     .addOption(urlOption)
-    .action(async (o: { connection: string; json?: boolean; timeout: string; url?: string }) => {
+    .action(async (o: { connection?: string; json?: boolean; timeout: string; url?: string }) => {
+      if (o.connection === undefined)
+        throw new AppError(
+          'invalid_input',
+          "required option '--connection <id>' not specified (axiom scan list|show read past scans)",
+          { reason: 'usage' },
+        );
       const id = uuidArg(o.connection);
       // Checked before the scan is queued: a bad value must not leave a scan behind.
       const timeout = Number(o.timeout);
@@ -235,22 +308,14 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
         );
         if (!o.json) bar.start(1, 0, { resources: 0, status: 'queued' });
         const deadline = Date.now() + timeout * 1000;
-        type Scan = {
-          id: string;
-          status: string;
-          progress: { units_total?: number; units_done?: number; resources_found?: number };
-          errors: Array<{ unit: string; code: string; message: string }>;
-          summary: { changes?: Record<string, number>; durationMs?: number; calls?: number } | null;
-          resources_by_type: Record<string, number>;
-        };
         let scan: Scan;
         try {
           for (;;) {
             scan = await api.call<Scan>('GET', `/api/v1/scans/${started.id}`);
             if (!o.json) {
-              bar.setTotal(Math.max(1, scan.progress.units_total ?? 1));
-              bar.update(scan.progress.units_done ?? 0, {
-                resources: scan.progress.resources_found ?? 0,
+              bar.setTotal(Math.max(1, scan.progress?.units_total ?? 1));
+              bar.update(scan.progress?.units_done ?? 0, {
+                resources: scan.progress?.resources_found ?? 0,
                 status: scan.status,
               });
             }
@@ -274,18 +339,60 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
           resources_by_type: result.resources_by_type,
           findings_by_rule: null,
         });
-      else {
-        ctx.io.out(`scan ${result.id}: ${result.status}`);
-        for (const [type, n] of Object.entries(result.resources_by_type).sort())
-          ctx.io.out(`  ${String(n).padStart(6)}  ${type}`);
-        const ch = result.summary?.changes;
-        if (ch)
-          ctx.io.out(
-            `changes: ${ch.added ?? 0} added, ${ch.changed ?? 0} changed, ${ch.removed ?? 0} removed`,
-          );
-        for (const e of result.errors) ctx.io.out(`  error ${e.unit}: ${e.code}: ${e.message}`);
-      }
+      else for (const line of scanLines(result)) ctx.io.out(line);
       if (result.status !== 'succeeded') throw new ExitCode(1);
+    });
+
+  // `axiom scan list` and `axiom scan show`: read-only, and named before `axiom scan --connection`
+  // runs a scan, so the word after `scan` picks the subcommand.
+  scanCommand
+    .command('list')
+    .description('the scans of a connection, newest first: status, when, how long, what was found')
+    .requiredOption('--connection <id>', 'connection id')
+    .option('--limit <n>', 'at most this many (1 to 500)', '20')
+    .option('--json', 'machine output')
+    .addOption(urlOption)
+    .action(async (o: { connection: string; limit: string; json?: boolean; url?: string }) => {
+      const id = uuidArg(o.connection);
+      const limit = Number(o.limit);
+      if (!/^\d{1,3}$/.test(o.limit) || limit < 1 || limit > 500)
+        throw new AppError('invalid_input', '--limit is a whole number from 1 to 500', {
+          reason: 'usage',
+        });
+      const r = await withClient(ctx, o.url, (api) =>
+        api.call<{ scans: Scan[] }>('GET', `/api/v1/connections/${id}/scans?limit=${limit}`),
+      );
+      if (o.json) return ctx.io.json(r.scans);
+      if (r.scans.length === 0) return ctx.io.out('no scans');
+      for (const s of r.scans)
+        ctx.io.out(
+          [
+            s.id,
+            s.status.padEnd(9),
+            s.trigger.padEnd(9),
+            s.created_at,
+            duration(s).padStart(8),
+            `${String(resources(s)).padStart(6)} resources`,
+            s.errors?.length ? `${s.errors.length} not read` : '',
+          ]
+            .join('  ')
+            .trimEnd(),
+        );
+    });
+
+  scanCommand
+    .command('show <id>')
+    .description(
+      'one scan: status, times, resources per type, changes, findings, what could not be read',
+    )
+    .option('--json', 'machine output')
+    .addOption(urlOption)
+    .action(async (id: string, o: { json?: boolean; url?: string }) => {
+      const s = await withClient(ctx, o.url, (api) =>
+        api.call<Scan>('GET', `/api/v1/scans/${uuidArg(id)}`),
+      );
+      if (o.json) ctx.io.json(s);
+      else for (const line of scanLines(s)) ctx.io.out(line);
     });
 
   program

@@ -1,5 +1,5 @@
 // `axiom plan list|show|create|approve|reject|revoke-approval` and `axiom execution
-// start|show|rollback|dry-run`, through the HTTPS API (docs/cli.md, docs/execution.md). Approving or
+// list|start|show|rollback|dry-run`, through the HTTPS API (docs/cli.md, docs/execution.md). Approving or
 // rejecting is an e-signature: the CLI asks for a challenge on the plan's change request and answers
 // it with the password (read from the terminal or --password-stdin); plans whose signing policy needs
 // a security key are signed in the dashboard.
@@ -45,6 +45,20 @@ export interface Execution {
       rollback?: { status: string };
     }>;
   } | null;
+}
+
+/** A row of GET /api/v1/executions. */
+interface ExecutionRow {
+  id: string;
+  plan_id: string;
+  facility_id: string;
+  kind: string;
+  action_class: string;
+  status: string;
+  auto_applied: boolean;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
 }
 
 function printPlan(ctx: CliContext, p: Plan): void {
@@ -227,6 +241,30 @@ export function registerPlanCommands(program: Command, ctx: CliContext, lazy: La
   const execution = program
     .command('execution')
     .description('executions of approved plans (over the HTTPS API)');
+
+  execution
+    .command('list')
+    .description('executions you may read, newest first (at most 500)')
+    .option('--plan <id>', 'only the executions of this plan (rollbacks are plans of their own)')
+    .option('--facility <facility>', 'only this facility, by id or slug')
+    .option('--json', 'machine output')
+    .addOption(urlOption())
+    .action(async (o: { plan?: string; facility?: string; json?: boolean; url?: string }) => {
+      const plan = o.plan === undefined ? undefined : uuidArg(o.plan);
+      const list = await withClient(ctx, o.url, async (api) => {
+        const q = new URLSearchParams();
+        if (plan) q.set('plan_id', plan);
+        if (o.facility) q.set('facility_id', await facilityRef(api, o.facility));
+        const qs = q.toString();
+        return await api.call<ExecutionRow[]>('GET', `/api/v1/executions${qs ? `?${qs}` : ''}`);
+      });
+      if (o.json) return ctx.io.json(list);
+      if (list.length === 0) return ctx.io.out('no executions');
+      for (const e of list)
+        ctx.io.out(
+          `${e.id}  ${e.kind.padEnd(8)}  ${e.status.padEnd(11)}  ${e.action_class.padEnd(8)}  plan ${e.plan_id}  ${e.started_at ?? `queued ${e.created_at}`}${e.auto_applied ? '  (auto-applied)' : ''}`,
+        );
+    });
 
   execution
     .command('start <plan-id>')
