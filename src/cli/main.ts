@@ -15,6 +15,7 @@ import { registerAuditCommands } from './commands/audit.js';
 import { registerAuthCommands } from './commands/auth.js';
 import { registerCloudCommands } from './commands/cloud.js';
 import { registerChangeRequestCommands } from './commands/change-requests.js';
+import { registerRecordCommands } from './commands/records.js';
 import { registerFindingCommands } from './commands/findings.js';
 import { registerOrganizationCommands } from './commands/organization.js';
 import { registerPlanCommands } from './commands/plans.js';
@@ -68,6 +69,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerFindingCommands(program, ctx, lazy);
   registerPlanCommands(program, ctx, lazy);
   registerChangeRequestCommands(program, ctx, lazy);
+  registerRecordCommands(program, ctx, lazy);
   registerOrganizationCommands(program, ctx, lazy);
   return program;
 }
