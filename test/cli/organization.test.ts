@@ -1,6 +1,7 @@
-// `axiom user ...`, `axiom grant ...` and `axiom delegation ...` in-process against the real HTTPS
-// server and database: people listed, added and disabled; grants made, listed, revoked and traced;
-// delegations made within the rules of invariant 9 and refused with the rule named outside them.
+// `axiom facility ...`, `axiom user ...`, `axiom grant ...` and `axiom delegation ...` in-process
+// against the real HTTPS server and database: facilities listed and added; people listed, added and
+// disabled; grants made, listed, revoked and traced; delegations made within the rules of invariant 9
+// and refused with the rule named outside them.
 // Every refusal is the database's (or, for bad usage, the CLI's before any request) and changes
 // nothing: the tests look again after each one.
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -89,6 +90,60 @@ describe('axiom facility', () => {
       // Another organization's slug is no facility of this one.
       refused(await axiom(stranger, args), /no facility has the slug/);
     }
+  });
+});
+
+describe('axiom facility create', () => {
+  it('adds a facility with its default grants, only for configuration:review organization-wide', async () => {
+    const count = async (): Promise<number> =>
+      (
+        await s().db.superuser.query<{ n: number }>(
+          'select count(*)::int as n from core.facilities where organization_id = $1',
+          [org.id],
+        )
+      ).rows[0]!.n;
+    const before = await count();
+    const args = ['--slug', 'eu-prod', '--name', 'EU production', '--environment', 'production'];
+    // Alice reviews security at one facility: not enough to add facilities.
+    refused(await axiom(alice, ['facility', 'create', ...args]), /forbidden\/missing_grant/);
+    for (const [bad, message] of [
+      [['--slug', 'EU Prod', '--name', 'x', '--environment', 'production'], /--slug: lowercase/],
+      [
+        [
+          '--slug',
+          "x'; drop table core.facilities; --",
+          '--name',
+          'x',
+          '--environment',
+          'production',
+        ],
+        /--slug/,
+      ],
+      [['--slug', 'eu-prod', '--name', 'x', '--environment', 'prod'], /Allowed choices are/],
+      [['--slug', 'eu-prod', '--name', 'x'], /required option '--environment/],
+    ] as Array<[string[], RegExp]>) {
+      const r = await axiom(org.admin, ['facility', 'create', ...bad]);
+      expect({ bad, code: r.code }).toEqual({ bad, code: 2 });
+      expect(r.stderr).toMatch(message);
+    }
+    expect(await count()).toBe(before);
+
+    const made = await axiom(org.admin, ['facility', 'create', ...args]);
+    expect(made.stderr).toBe('');
+    expect(made.stdout).toMatch(
+      /^facility [0-9a-f-]{36} {2}eu-prod {2}production {2}EU production$/,
+    );
+    const id = made.stdout.split(' ')[1]!;
+    const listed = await axiom(org.admin, ['facility', 'list']);
+    expect(listed.stdout).toMatch(new RegExp(`^${id}  eu-prod +production +EU production$`, 'm'));
+    // The slug is taken now, and the refusal changes nothing.
+    refused(await axiom(org.admin, ['facility', 'create', ...args]), /conflict\/duplicate_slug/);
+    expect(await count()).toBe(before + 1);
+    const audit = await s().db.superuser.query<{ actor_id: string }>(
+      `select actor_id from audit.audit_events where event_type = 'facility.created' and target_id = $1`,
+      [id],
+    );
+    expect(audit.rows).toEqual([{ actor_id: org.admin.id }]);
   });
 });
 

@@ -130,10 +130,11 @@ export function registerOrganizationCommands(program: Command, ctx: CliContext, 
     new Option('--reason <text>', 'why (kept in the audit trail)').makeOptionMandatory();
 
   // --- Facilities ----------------------------------------------------------------------------
-  program
+  const facility = program
     .command('facility')
     .alias('facilities')
-    .description('the facilities (environments) of the organization (over the HTTPS API)')
+    .description('the facilities (environments) of the organization (over the HTTPS API)');
+  facility
     .command('list')
     .description('every facility: id, slug (accepted wherever --facility is), tier and name')
     .option('--json', 'machine output')
@@ -149,6 +150,44 @@ export function registerOrganizationCommands(program: Command, ctx: CliContext, 
             `${f.id}  ${f.slug.padEnd(24)}  ${f.environment_tier.padEnd(11)}  ${f.name}${f.retired_at ? `  retired ${f.retired_at}` : ''}`,
           );
     });
+
+  facility
+    .command('create')
+    .description('add a facility (configuration:review organization-wide)')
+    .requiredOption('--slug <slug>', 'a short name: lowercase letters, digits and dashes (2-63)')
+    .requiredOption('--name <name>', 'a name people read')
+    .addOption(
+      new Option('--environment <tier>', 'its environment tier')
+        .choices(['production', 'staging', 'development'])
+        .makeOptionMandatory(),
+    )
+    .option('--json', 'machine output')
+    .addOption(urlOption())
+    .action(
+      async (o: {
+        slug: string;
+        name: string;
+        environment: string;
+        json?: boolean;
+        url?: string;
+      }) => {
+        if (!/^[a-z0-9][a-z0-9-]{1,62}$/.test(o.slug))
+          throw new AppError(
+            'invalid_input',
+            '--slug: lowercase letters, digits and dashes, 2 to 63 characters',
+            { reason: 'usage' },
+          );
+        const f = await withClient(ctx, o.url, (api) =>
+          api.call<Facility>('POST', '/api/v1/facilities', {
+            slug: o.slug,
+            name: o.name,
+            environment: o.environment,
+          }),
+        );
+        if (o.json) ctx.io.json(f);
+        else ctx.io.out(`facility ${f.id}  ${f.slug}  ${f.environment_tier}  ${f.name}`);
+      },
+    );
 
   // --- People --------------------------------------------------------------------------------
   const user = program

@@ -152,7 +152,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: HttpDeps): void 
   define(app, deps, {
     method: 'POST',
     url: '/api/v1/facilities',
-    summary: 'Create a facility (configuration:author organization-wide).',
+    summary: 'Create a facility (configuration:review organization-wide).',
     tags: ['facilities'],
     status: 201,
     body: z.object({
