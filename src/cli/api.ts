@@ -75,3 +75,49 @@ export async function facilityRef(api: CallApi, ref: string): Promise<string> {
     });
   return hit.id;
 }
+
+/**
+ * An option parser: a whole number from 1 to `max`, refused (exit 2, before any request) otherwise.
+ */
+export function wholeNumber(flag: string, max: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1 || n > max)
+      throw new AppError('invalid_input', `${flag} is a whole number from 1 to ${max}`, {
+        reason: 'usage',
+      });
+    return n;
+  };
+}
+
+/** A page of a cursor-paginated listing, or every page of it put together. */
+export interface Paged<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+/**
+ * GET `path` with `query`: the page that starts at `cursor`, or with `all` every page from the first
+ * (following next_cursor). --all with --cursor is refused before any request.
+ */
+export async function readPages<T>(
+  api: CallApi,
+  path: string,
+  query: URLSearchParams,
+  o: { cursor?: string; all?: boolean },
+): Promise<Paged<T>> {
+  if (o.all && o.cursor)
+    throw new AppError('invalid_input', '--all starts from the first page: leave out --cursor', {
+      reason: 'usage',
+    });
+  const items: T[] = [];
+  let cursor = o.cursor;
+  for (;;) {
+    const page = new URLSearchParams(query);
+    if (cursor) page.set('cursor', cursor);
+    const p = await api.call<Paged<T>>('GET', `${path}?${page.toString()}`);
+    items.push(...p.items);
+    cursor = p.next_cursor ?? undefined;
+    if (!o.all || !cursor) return { items, next_cursor: p.next_cursor };
+  }
+}

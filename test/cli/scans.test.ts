@@ -110,6 +110,18 @@ describe('axiom scan list', () => {
     }
     const forbidden = await axiom(costOnly, ['scan', 'list', '--connection', connectionId]);
     expect(forbidden.stderr).toMatch(/forbidden\/missing_grant/);
+    // The scan's changes and the connection's inventory: the same rule.
+    expect((await axiom(reader, ['scan', 'changes', succeeded])).stdout).toBe('no changes');
+    expect((await axiom(reader, ['connection', 'inventory', connectionId])).stdout).toBe(
+      'no resources',
+    );
+    for (const args of [
+      ['scan', 'changes', succeeded],
+      ['connection', 'inventory', connectionId],
+    ]) {
+      expect((await axiom(costOnly, args)).stderr).toMatch(/forbidden\/missing_grant/);
+      expect((await axiom(stranger, args)).stderr).toMatch(/not_found/);
+    }
     const hidden = await axiom(stranger, ['scan', 'show', succeeded, '--json']);
     expect(hidden.code).toBe(2);
     expect(JSON.parse(hidden.stderr)).toMatchObject({ error: { code: 'not_found' } });

@@ -338,6 +338,48 @@ describe('the CLI (a real child process, over HTTPS)', () => {
     expect(scan.stdout).toMatch(/scan [0-9a-f-]{36}: succeeded/);
     expect(scan.stdout).toMatch(/\d+ {2}AWS::EC2::Instance/);
     expect(scan.stdout).toMatch(/changes: \d+ added, 0 changed, 0 removed/);
+    // The scan is in the connection's history; what it added and the inventory read back page by page.
+    const history = await runCli(['scan', 'list', '--connection', id, '--json'], env);
+    const [last] = JSON.parse(history.stdout) as Array<{
+      id: string;
+      status: string;
+      summary: { changes: { added: number } };
+    }>;
+    expect(last!.status).toBe('succeeded');
+    const added = await runCli(['scan', 'changes', last!.id, '--all', '--json'], env);
+    const changes = JSON.parse(added.stdout) as { items: Array<{ change: string; arn: string }> };
+    expect(changes.items.length).toBe(last!.summary.changes.added);
+    expect(new Set(changes.items.map((c) => c.change))).toEqual(new Set(['added']));
+    const firstPage = await runCli(['connection', 'inventory', id, '--limit', '2'], env);
+    const [a, b, more] = firstPage.stdout.split('\n');
+    expect(a).toMatch(/^arn:aws:\S+ {2}AWS::\S+ {2}(global|[a-z0-9-]+)$/);
+    expect(more).toMatch(
+      new RegExp(`^more: axiom connection inventory ${id} \\.\\.\\. --cursor '`),
+    );
+    const cursor = /--cursor '([^']+)'/.exec(more!)![1]!;
+    expect(cursor).toBe(b!.split('  ')[0]);
+    const nextPage = await runCli(
+      ['connection', 'inventory', id, '--limit', '2', '--cursor', cursor, '--json'],
+      env,
+    );
+    const next = JSON.parse(nextPage.stdout) as { items: Array<{ arn: string }> };
+    expect(next.items[0]!.arn > cursor).toBe(true);
+    const instances = await runCli(
+      ['connection', 'inventory', id, '--type', 'AWS::EC2::Instance', '--all', '--json'],
+      env,
+    );
+    const typed = JSON.parse(instances.stdout) as { items: Array<{ type: string }> };
+    expect(typed.items.length).toBe(Number(/(\d+) {2}AWS::EC2::Instance/.exec(scan.stdout)![1]));
+    expect(new Set(typed.items.map((r) => r.type))).toEqual(new Set(['AWS::EC2::Instance']));
+    for (const bad of [
+      ['--type', 'ec2'],
+      ['--region', "eu-west-1' or 1=1"],
+      ['--all', '--cursor', cursor],
+      ['--limit', '1001'],
+    ]) {
+      const r = await runCli(['connection', 'inventory', id, ...bad], env);
+      expect({ bad, code: r.code }).toEqual({ bad, code: 2 });
+    }
     const rotated = await runCli(
       ['connection', 'rotate-external-id', id, '--grace-hours', '1', '--json'],
       env,

@@ -4,7 +4,7 @@
 // shows the next one.
 import { Option, type Command } from 'commander';
 import { AppError } from '../../errors.js';
-import { principalNames, principalRef, uuidArg, withClient } from '../api.js';
+import { principalNames, principalRef, uuidArg, wholeNumber, withClient } from '../api.js';
 import type { CliContext } from '../main.js';
 
 interface AuditEvent {
@@ -34,15 +34,6 @@ interface SessionEvent {
 /** The most api.audit_event_list and api.session_event_list return at once. */
 const MAX_LIMIT = 500;
 
-function limitArg(v: string): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1 || n > MAX_LIMIT)
-    throw new AppError('invalid_input', `--limit is a whole number from 1 to ${MAX_LIMIT}`, {
-      reason: 'usage',
-    });
-  return n;
-}
-
 function cursorArg(v: string): string {
   // The server's cursor: a timestamp and an id (what a previous page printed).
   if (v.length > 200 || !/^[0-9T:.+\- Z]+\|[0-9a-f-]{36}$/i.test(v))
@@ -62,7 +53,11 @@ interface PageOptions {
 /** The options both listings share: page size, the next page's cursor, --json and --url. */
 function pageOptions(c: Command, what: string): Command {
   return c
-    .option('--limit <n>', `${what} per page, 1 to ${MAX_LIMIT} (default 50)`, limitArg)
+    .option(
+      '--limit <n>',
+      `${what} per page, 1 to ${MAX_LIMIT} (default 50)`,
+      wholeNumber('--limit', MAX_LIMIT),
+    )
     .option('--before <cursor>', 'the next page (printed after a full page)', cursorArg)
     .option('--json', 'machine output')
     .addOption(

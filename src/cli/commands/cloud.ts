@@ -5,7 +5,7 @@ import type { Connection, TestReport } from '../../cloud/connections.js';
 import { AppError } from '../../errors.js';
 import { onShutdown } from '../../lifecycle.js';
 import { awsAccessKeyIdPattern } from '../../security/redact.js';
-import { facilityRef, uuidArg, withClient } from '../api.js';
+import { facilityRef, readPages, uuidArg, wholeNumber, withClient } from '../api.js';
 import { ExitCode, type CliContext, type Lazy } from '../main.js';
 
 type Onboarded = Connection & {
@@ -67,6 +67,34 @@ export interface Scan {
     findings?: { bySeverity: Record<string, number>; estimatedMonthlySavingsUsd: number };
   } | null;
   resources_by_type?: Record<string, number>;
+}
+
+/** A resource of a connection's inventory, as GET /api/v1/connections/:id/inventory lists it. */
+interface Resource {
+  arn: string;
+  type: string;
+  region: string;
+  removed_at: string | null;
+}
+
+/** An option value that must match `re`; refused before any request otherwise. */
+function pattern(v: string, re: RegExp, message: string): string {
+  if (!re.test(v)) throw new AppError('invalid_input', message, { reason: 'usage' });
+  return v;
+}
+
+/** The paging options of a listing by ARN: page size, --cursor, --all, --json and --url. */
+function arnPaging(c: Command, what: string, url: Option): Command {
+  return c
+    .option(
+      '--limit <n>',
+      `${what} per page, 1 to 1000 (default 100)`,
+      wholeNumber('--limit', 1000),
+    )
+    .option('--cursor <arn>', 'the next page (printed after a page that has more)')
+    .option('--all', 'every page')
+    .option('--json', 'machine output')
+    .addOption(url);
 }
 
 const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'];
@@ -265,6 +293,57 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
         ctx.io.out(`connection ${c.id} disconnected. Delete the IAM role in the account as well.`);
     });
 
+  arnPaging(connection.command('inventory <id>'), 'resources', urlOption)
+    .description(
+      'what the scans found in the account (metadata only), by ARN; one page unless --all',
+    )
+    .option('--type <type>', 'only this resource type, e.g. AWS::EC2::Instance', (v: string) =>
+      pattern(v, /^AWS::[A-Za-z0-9]*::[A-Za-z0-9]+$/, '--type is a type such as AWS::S3::Bucket'),
+    )
+    .option('--region <region>', 'only this region, or global', (v: string) =>
+      pattern(
+        v,
+        /^(global|[a-z]{2}(-gov)?-[a-z]+-\d)$/,
+        '--region is a region such as eu-west-1, or global',
+      ),
+    )
+    .option('--arn-prefix <prefix>', 'only ARNs that start with this')
+    .option('--removed', 'also resources the scans no longer see')
+    .action(
+      async (
+        id: string,
+        o: {
+          type?: string;
+          region?: string;
+          arnPrefix?: string;
+          removed?: boolean;
+          limit?: number;
+          cursor?: string;
+          all?: boolean;
+          json?: boolean;
+          url?: string;
+        },
+      ) => {
+        const q = new URLSearchParams({ limit: String(o.limit ?? 100) });
+        if (o.type) q.set('type', o.type);
+        if (o.region) q.set('region', o.region);
+        if (o.arnPrefix) q.set('arn_prefix', o.arnPrefix);
+        if (o.removed) q.set('removed', 'true');
+        const path = `/api/v1/connections/${uuidArg(id)}/inventory`;
+        const r = await withClient(ctx, o.url, (api) => readPages<Resource>(api, path, q, o));
+        if (o.json) return ctx.io.json(r);
+        if (r.items.length === 0) ctx.io.out('no resources');
+        for (const x of r.items)
+          ctx.io.out(
+            `${x.arn}  ${x.type}  ${x.region}${x.removed_at ? `  removed ${x.removed_at}` : ''}`,
+          );
+        if (r.next_cursor)
+          ctx.io.out(
+            `more: axiom connection inventory ${id} ... --cursor '${r.next_cursor}'  (or --all)`,
+          );
+      },
+    );
+
   const scanCommand = program
     .command('scan')
     .description(
@@ -349,16 +428,12 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
     .command('list')
     .description('the scans of a connection, newest first: status, when, how long, what was found')
     .requiredOption('--connection <id>', 'connection id')
-    .option('--limit <n>', 'at most this many (1 to 500)', '20')
+    .option('--limit <n>', 'at most this many, 1 to 500 (default 20)', wholeNumber('--limit', 500))
     .option('--json', 'machine output')
     .addOption(urlOption)
-    .action(async (o: { connection: string; limit: string; json?: boolean; url?: string }) => {
+    .action(async (o: { connection: string; limit?: number; json?: boolean; url?: string }) => {
       const id = uuidArg(o.connection);
-      const limit = Number(o.limit);
-      if (!/^\d{1,3}$/.test(o.limit) || limit < 1 || limit > 500)
-        throw new AppError('invalid_input', '--limit is a whole number from 1 to 500', {
-          reason: 'usage',
-        });
+      const limit = o.limit ?? 20;
       const r = await withClient(ctx, o.url, (api) =>
         api.call<{ scans: Scan[] }>('GET', `/api/v1/connections/${id}/scans?limit=${limit}`),
       );
@@ -394,6 +469,26 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
       if (o.json) ctx.io.json(s);
       else for (const line of scanLines(s)) ctx.io.out(line);
     });
+
+  arnPaging(scanCommand.command('changes <id>'), 'changes', urlOption)
+    .description('what a scan added, changed and removed, by ARN; one page unless --all')
+    .action(
+      async (
+        id: string,
+        o: { limit?: number; cursor?: string; all?: boolean; json?: boolean; url?: string },
+      ) => {
+        const q = new URLSearchParams({ limit: String(o.limit ?? 100) });
+        const path = `/api/v1/scans/${uuidArg(id)}/changes`;
+        const r = await withClient(ctx, o.url, (api) =>
+          readPages<{ arn: string; type: string; change: string }>(api, path, q, o),
+        );
+        if (o.json) return ctx.io.json(r);
+        if (r.items.length === 0) ctx.io.out('no changes');
+        for (const c of r.items) ctx.io.out(`${c.change.padEnd(7)}  ${c.type}  ${c.arn}`);
+        if (r.next_cursor)
+          ctx.io.out(`more: axiom scan changes ${id} ... --cursor '${r.next_cursor}'  (or --all)`);
+      },
+    );
 
   program
     .command('worker')

@@ -3,7 +3,7 @@
 // finding with its evidence, check and lifecycle, and triage with the grants the database asks for.
 import { Option, type Command } from 'commander';
 import { AppError } from '../../errors.js';
-import { facilityRef, uuidArg, withClient } from '../api.js';
+import { facilityRef, readPages, uuidArg, wholeNumber, withClient } from '../api.js';
 import type { CliContext, Lazy } from '../main.js';
 
 interface Finding {
@@ -40,24 +40,8 @@ interface FindingDetail extends Finding {
   } | null;
 }
 
-interface Page {
-  items: Finding[];
-  next_cursor: string | null;
-}
-
 /** Pages the server serves at most (api.finding_list). */
 const MAX_LIMIT = 500;
-
-function positiveInt(flag: string, max: number): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1 || n > max)
-      throw new AppError('invalid_input', `${flag} is a whole number from 1 to ${max}`, {
-        reason: 'usage',
-      });
-    return n;
-  };
-}
 
 function saving(f: Finding): string {
   const usd = f.estimated_monthly_saving_usd;
@@ -146,7 +130,7 @@ export function registerFindingCommands(program: Command, ctx: CliContext, lazy:
     .option(
       '--limit <n>',
       `findings per page, 1 to ${MAX_LIMIT} (default 50)`,
-      positiveInt('--limit', MAX_LIMIT),
+      wholeNumber('--limit', MAX_LIMIT),
     )
     .option('--cursor <cursor>', 'the next page (printed after a page that has more)')
     .option('--all', 'every page')
@@ -168,14 +152,6 @@ export function registerFindingCommands(program: Command, ctx: CliContext, lazy:
         json?: boolean;
         url?: string;
       }) => {
-        if (o.all && o.cursor)
-          throw new AppError(
-            'invalid_input',
-            '--all starts from the first page: leave out --cursor',
-            {
-              reason: 'usage',
-            },
-          );
         const q = new URLSearchParams();
         if (o.connection) q.set('connection_id', uuidArg(o.connection));
         for (const [k, v] of [
@@ -188,21 +164,10 @@ export function registerFindingCommands(program: Command, ctx: CliContext, lazy:
         ] as const)
           if (v !== undefined) q.set(k, v);
         if (o.limit !== undefined) q.set('limit', String(o.limit));
-        const pages = await withClient(ctx, o.url, async (api) => {
+        const { items, next_cursor: next } = await withClient(ctx, o.url, async (api) => {
           if (o.facility) q.set('facility_id', await facilityRef(api, o.facility));
-          const out: Page[] = [];
-          let cursor = o.cursor;
-          do {
-            const page = new URLSearchParams(q);
-            if (cursor) page.set('cursor', cursor);
-            const p = await api.call<Page>('GET', `/api/v1/findings?${page.toString()}`);
-            out.push(p);
-            cursor = p.next_cursor ?? undefined;
-          } while (o.all && cursor);
-          return out;
+          return await readPages<Finding>(api, '/api/v1/findings', q, o);
         });
-        const items = pages.flatMap((p) => p.items);
-        const next = pages[pages.length - 1]!.next_cursor;
         if (o.json) {
           ctx.io.json({ items, next_cursor: next });
           return;
@@ -249,7 +214,7 @@ export function registerFindingCommands(program: Command, ctx: CliContext, lazy:
     )
     .requiredOption('--reason <text>', 'why (3 to 2000 characters)')
     .option('--until <time>', 'an ISO 8601 time with its offset, e.g. 2027-03-31T00:00:00Z')
-    .option('--days <n>', 'or: for this many days (1 to 366)', positiveInt('--days', 366))
+    .option('--days <n>', 'or: for this many days (1 to 366)', wholeNumber('--days', 366))
     .option('--json', 'machine output')
     .addOption(urlOption())
     .action(
