@@ -6,7 +6,7 @@ import { AppError } from '../errors.js';
 import { clientFor } from './client.js';
 import type { CliContext } from './main.js';
 
-export type Method = 'GET' | 'POST' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 export interface CallApi {
   call<T>(method: Method, route: string, body?: unknown): Promise<T>;

@@ -97,7 +97,7 @@ export class AxiomClient {
   }
 
   async call<T>(
-    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     route: string,
     opts: { body?: unknown; auth?: boolean } = {},
   ): Promise<T> {

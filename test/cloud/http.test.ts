@@ -10,7 +10,7 @@ import { makeWorkerUtils, type WorkerUtils } from 'graphile-worker';
 import { connectionString } from '../../src/db/bootstrap.js';
 import type { Queue } from '../../src/jobs/queue.js';
 import { createLogger } from '../../src/logger.js';
-import { createFacility, createOrg, type TestOrg } from '../support/fixtures.js';
+import { createFacility, createOrg, createUser, type TestOrg } from '../support/fixtures.js';
 import { customerRole, useSandbox } from '../support/cloud.js';
 import { useTestServer, type HttpClient } from '../support/http.js';
 import { runCli } from '../support/cli.js';
@@ -296,7 +296,7 @@ describe('the CLI (a real child process, over HTTPS)', () => {
     const acct = sandbox().accounts[0]!.accountId;
     // The facility by its slug (axiom facility list), as a person at a terminal knows it.
     const slug2 = `cli-site-${Date.now().toString(36)}`;
-    await createFacility(server().db, org, slug2);
+    const site2 = await createFacility(server().db, org, slug2);
     const add = await runCli(
       [
         'connection',
@@ -380,6 +380,60 @@ describe('the CLI (a real child process, over HTTPS)', () => {
       const r = await runCli(['connection', 'inventory', id, ...bad], env);
       expect({ bad, code: r.code }).toEqual({ bad, code: 2 });
     }
+    // Opting in to execution for one action class (review in configuration and in the class's domain;
+    // the administrator lacks the latter here): the ARN is sealed, never printed back.
+    const execArn = `arn:aws:iam::${acct}:role/AxiomExecution-security`;
+    const denied = await runCli(
+      ['connection', 'execution-role', 'set', id, '--class', 'security', '--role-arn', execArn],
+      env,
+    );
+    expect(denied.code).toBe(2);
+    expect(denied.stderr).toMatch(/requires review in security .*forbidden\/missing_grant/);
+    const secReviewer = await createUser(server().db, org, [
+      { domain: 'security', level: 'review', facility: site2 },
+      { domain: 'configuration', level: 'review', facility: site2 },
+    ]);
+    const asReviewer = { ...env, AXIOM_TOKEN: secReviewer.token };
+    const set = await runCli(
+      ['connection', 'execution-role', 'set', id, '--class', 'security', '--role-arn', execArn],
+      asReviewer,
+    );
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toContain(
+      'execution roles (opt-in, per action class): cost no, drift no, security yes',
+    );
+    expect(set.stdout + set.stderr).not.toContain(execArn);
+    const sealed = async (): Promise<Array<{ plain: boolean }>> =>
+      (
+        await server().db.superuser.query<{ plain: boolean }>(
+          `select position(convert_to($2, 'UTF8') in ciphertext) > 0 as plain
+             from core.connection_secrets
+            where connection_id = $1 and slot = 'security' and retired_at is null`,
+          [id, execArn],
+        )
+      ).rows;
+    expect(await sealed()).toEqual([{ plain: false }]);
+    for (const [bad, message] of [
+      [
+        ['--class', 'admin', '--role-arn', execArn],
+        /argument 'admin' is invalid. Allowed choices are/,
+      ],
+      [['--class', 'cost', '--role-arn', 'arn:aws:iam::999999999999:role/Elsewhere'], /account/],
+      [['--class', 'cost', '--role-arn', 'AKIAIOSFODNN7EXAMPLE'], /never accepts AWS access keys/],
+    ] as Array<[string[], RegExp]>) {
+      const r = await runCli(['connection', 'execution-role', 'set', id, ...bad], asReviewer);
+      expect({ bad, code: r.code }).toEqual({ bad, code: 2 });
+      expect(r.stderr).toMatch(message);
+    }
+    const removed = await runCli(
+      ['connection', 'execution-role', 'remove', id, '--class', 'security', '--json'],
+      asReviewer,
+    );
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(JSON.parse(removed.stdout)).toMatchObject({
+      execution_roles: { security: false, cost: false, drift: false },
+    });
+    expect(await sealed()).toEqual([]);
     const rotated = await runCli(
       ['connection', 'rotate-external-id', id, '--grace-hours', '1', '--json'],
       env,

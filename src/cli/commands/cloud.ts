@@ -36,6 +36,11 @@ function refuseKeys(values: unknown[]): void {
 function printConnection(ctx: CliContext, c: Onboarded, withPolicy: boolean): void {
   ctx.io.out(`connection ${c.id}  account ${c.account_id}  status ${c.status}`);
   if (c.status_reason) ctx.io.out(`  ${c.status_reason}`);
+  const roles = Object.entries(c.execution_roles ?? {});
+  if (roles.length)
+    ctx.io.out(
+      `execution roles (opt-in, per action class): ${roles.map(([cls, on]) => `${cls} ${on ? 'yes' : 'no'}`).join(', ')}`,
+    );
   for (const e of c.external_ids)
     ctx.io.out(
       `External ID: ${e.external_id}${e.current ? '' : ` (previous; presented until ${e.accepted_until})`}`,
@@ -291,6 +296,57 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
       if (o.json) ctx.io.json(c);
       else
         ctx.io.out(`connection ${c.id} disconnected. Delete the IAM role in the account as well.`);
+    });
+
+  // Execution roles: the opt-in, per action class, to let approved plans change the account.
+  const executionRole = connection
+    .command('execution-role')
+    .description(
+      'opt in to (or out of) changes in the account: one role per action class, used only for approved plans',
+    );
+  const classOption = () =>
+    new Option('--class <class>', 'the action class')
+      .choices(['security', 'cost', 'drift'])
+      .makeOptionMandatory();
+  executionRole
+    .command('set <connection-id>')
+    .description(
+      'set the role of an action class (create it from axiom connection show ID --json: onboarding.executionRoles)',
+    )
+    .addOption(classOption())
+    .requiredOption('--role-arn <arn>', 'the role ARN, in the connection’s account')
+    .option('--json', 'machine output')
+    .addOption(urlOption)
+    .action(
+      async (id: string, o: { class: string; roleArn: string; json?: boolean; url?: string }) => {
+        refuseKeys([o.roleArn]);
+        const c = await withClient(ctx, o.url, (api) =>
+          api.call<Onboarded>(
+            'PUT',
+            `/api/v1/connections/${uuidArg(id)}/execution-roles/${o.class}`,
+            { role_arn: o.roleArn },
+          ),
+        );
+        // The ARN is stored sealed and never printed back.
+        if (o.json) ctx.io.json(c);
+        else printConnection(ctx, c, false);
+      },
+    );
+  executionRole
+    .command('remove <connection-id>')
+    .description('remove the role of an action class: its approved plans can no longer run')
+    .addOption(classOption())
+    .option('--json', 'machine output')
+    .addOption(urlOption)
+    .action(async (id: string, o: { class: string; json?: boolean; url?: string }) => {
+      const c = await withClient(ctx, o.url, (api) =>
+        api.call<Onboarded>(
+          'DELETE',
+          `/api/v1/connections/${uuidArg(id)}/execution-roles/${o.class}`,
+        ),
+      );
+      if (o.json) ctx.io.json(c);
+      else printConnection(ctx, c, false);
     });
 
   arnPaging(connection.command('inventory <id>'), 'resources', urlOption)
