@@ -508,6 +508,56 @@ describe('e-signatures', () => {
     expect(v.valid).toBe(true);
   });
 
+  it('lets audit:read list and verify a record’s signatures, and a token only within its scope (100)', async () => {
+    const t = db();
+    const auditor = await createUser(
+      t,
+      org,
+      [
+        { domain: 'audit', level: 'read', facility: null },
+        { domain: 'security', level: 'read', facility: null },
+      ],
+      'auditor',
+    );
+    const sigs = await t.api.call<Array<{ id: string }>>(
+      'signature_list',
+      auditor.caller,
+      cr.proposed_record_id,
+    );
+    expect(sigs).toHaveLength(1);
+    const v = await t.api.call<{ valid: boolean }>('signature_verify', auditor.caller, sigs[0]!.id);
+    expect(v.valid).toBe(true);
+    // The same person's token, scoped to security:read: no audit:read to borrow, no configuration read.
+    const tok = await t.api.call<{ token: string }>('api_token_create', auditor.caller, 'sec', 7, [
+      { domain: 'security', level: 'read', facility_id: null },
+    ]);
+    const scoped = { token: tok.token };
+    await refused(
+      t.api.call('signature_list', scoped, cr.proposed_record_id),
+      'forbidden',
+      'missing_grant',
+    );
+    await refused(
+      t.api.call('signature_verify', scoped, sigs[0]!.id),
+      'forbidden',
+      'missing_grant',
+    );
+    // Scoped to audit:read, it may.
+    const audit = await t.api.call<{ token: string }>(
+      'api_token_create',
+      auditor.caller,
+      'aud',
+      7,
+      [{ domain: 'audit', level: 'read', facility_id: null }],
+    );
+    const both = await t.api.call<unknown[]>(
+      'signature_list',
+      { token: audit.token },
+      cr.proposed_record_id,
+    );
+    expect(both).toHaveLength(1);
+  });
+
   it('asks for every component at the first signing of a session and only the password within it (§11.200)', async () => {
     const t = db();
     const s = await createUser(t, org, [
