@@ -16,6 +16,7 @@ import { registerAuthCommands } from './commands/auth.js';
 import { registerCloudCommands } from './commands/cloud.js';
 import { registerChangeRequestCommands } from './commands/change-requests.js';
 import { registerRecordCommands } from './commands/records.js';
+import { registerSignatureCommands } from './commands/signatures.js';
 import { registerFindingCommands } from './commands/findings.js';
 import { registerOrganizationCommands } from './commands/organization.js';
 import { registerPlanCommands } from './commands/plans.js';
@@ -70,6 +71,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerPlanCommands(program, ctx, lazy);
   registerChangeRequestCommands(program, ctx, lazy);
   registerRecordCommands(program, ctx, lazy);
+  registerSignatureCommands(program, ctx, lazy);
   registerOrganizationCommands(program, ctx, lazy);
   return program;
 }
