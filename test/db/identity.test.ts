@@ -275,6 +275,38 @@ describe('sessions and tokens', () => {
       'token_cannot_sign',
     );
   });
+  it('reads grant history and operational memory only within a token’s scope (101)', async () => {
+    const t = db();
+    const org = await createOrg(t);
+    const u = await createUser(t, org, [
+      { domain: 'audit', level: 'read', facility: null },
+      { domain: 'security', level: 'read', facility: null },
+    ]);
+    const grantId = (
+      await t.superuser.query<{ id: string }>(
+        `select id from core.grants where principal_id = $1 and domain = 'security'`,
+        [u.id],
+      )
+    ).rows[0]!.id;
+    const token = async (domain: string): Promise<{ token: string }> => ({
+      token: (
+        await t.api.call<{ token: string }>('api_token_create', u.caller, domain, 7, [
+          { domain, level: 'read', facility_id: null },
+        ])
+      ).token,
+    });
+    const security = await token('security');
+    const audit = await token('audit');
+    // The person, in a session: both.
+    await t.api.call('grant_history', u.caller, grantId);
+    await t.api.call('memory_get', u.caller, null);
+    // Scoped to security:read: memory, not the grant history that audit:read opens.
+    await refused(t.api.call('grant_history', security, grantId), 'forbidden', 'missing_grant');
+    await t.api.call('memory_get', security, null);
+    // Scoped to audit:read: the grant history, not memory that security:read opens.
+    await t.api.call('grant_history', audit, grantId);
+    await refused(t.api.call('memory_get', audit, null), 'forbidden', 'missing_grant');
+  });
 });
 
 describe('single sign-on in the database', () => {

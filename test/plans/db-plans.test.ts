@@ -662,4 +662,34 @@ describe('tenant isolation', () => {
       error_code: 'plan_not_found',
     });
   });
+
+  it('shows a token in memory only the executions its scope may read (101)', async () => {
+    const t = db();
+    const plan = await propose(t, w.agent, w, bucketPlan(w, 1));
+    await approvePlan(t, w.reviewer, plan);
+    const e = await run(w.agent, plan);
+    const u = await createUser(t, w.org, [
+      { domain: 'security', level: 'read', facility: null },
+      { domain: 'cost', level: 'read', facility: null },
+    ]);
+    const classes = new Map(
+      (
+        await t.api.call<Array<{ id: string; action_class: string }>>(
+          'execution_list',
+          u.caller,
+          null,
+          null,
+        )
+      ).map((x) => [x.id, x.action_class]),
+    );
+    type Memory = { executions: Array<{ id: string }> };
+    const mine = await t.api.call<Memory>('memory_get', u.caller, null);
+    expect(mine.executions.map((x) => x.id)).toContain(e.id);
+    const { token } = await t.api.call<{ token: string }>('api_token_create', u.caller, 'c', 7, [
+      { domain: 'cost', level: 'read', facility_id: null },
+    ]);
+    const scoped = await t.api.call<Memory>('memory_get', { token }, null);
+    expect(scoped.executions.map((x) => x.id)).not.toContain(e.id);
+    expect(scoped.executions.every((x) => classes.get(x.id) === 'cost')).toBe(true);
+  });
 });
