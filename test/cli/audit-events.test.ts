@@ -138,3 +138,53 @@ describe('axiom audit events', () => {
     ]);
   });
 });
+
+describe('axiom audit retention and axiom audit legal-hold', () => {
+  it('shows the retention, and places and lifts a legal hold only with audit:review', async () => {
+    const r = await axiom(auditor, ['audit', 'retention']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.split('\n')).toEqual([
+      'plan growth: 90 days of the trail stay viewable',
+      'legal hold: none',
+      expect.stringMatching(/^archived: /),
+    ]);
+    const held = async (): Promise<boolean> =>
+      (
+        await s().db.superuser.query<{ legal_hold: boolean }>(
+          'select legal_hold from core.organizations where id = $1',
+          [org.id],
+        )
+      ).rows[0]!.legal_hold;
+    // audit:read is not enough; a bad state and a missing reason are refused before any request.
+    const refused = await axiom(auditor, ['audit', 'legal-hold', 'on', '--reason', 'litigation']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/requires review in audit.*forbidden\/missing_grant/);
+    for (const args of [
+      ['audit', 'legal-hold', 'maybe', '--reason', 'litigation'],
+      ['audit', 'legal-hold', 'on'],
+    ]) {
+      const bad = await axiom(org.admin, args);
+      expect({ args, code: bad.code }).toEqual({ args, code: 2 });
+    }
+    expect(await held()).toBe(false);
+
+    const on = await axiom(org.admin, ['audit', 'legal-hold', 'on', '--reason', 'litigation 42']);
+    expect(on.code, on.stderr).toBe(0);
+    expect(on.stdout).toContain('legal hold: set (nothing is archived while it is)');
+    expect(await held()).toBe(true);
+    const again = await axiom(org.admin, ['audit', 'legal-hold', 'on', '--reason', 'twice']);
+    expect(again.stderr).toMatch(/already set.*conflict\/legal_hold_unchanged/);
+    const off = await axiom(org.admin, [
+      'audit',
+      'legal-hold',
+      'off',
+      '--reason',
+      'settled',
+      '--json',
+    ]);
+    expect(JSON.parse(off.stdout)).toMatchObject({ legal_hold: false, retention_days: 90 });
+    expect(await held()).toBe(false);
+    const events = await axiom(auditor, ['audit', 'events', '--type', 'audit.legal_hold_set']);
+    expect(events.stdout).toMatch(/audit\.legal_hold_set .*"litigation 42"$/);
+  });
+});

@@ -1,8 +1,8 @@
 // `axiom audit events` and `axiom audit sessions`: the audit trail read page by page over the HTTPS
 // API, as the dashboard's Audit page shows it (audit:read organization-wide, decided by the
 // database). Newest first, people by e-mail (ids with --json); a full page ends with the command that
-// shows the next one.
-import { Option, type Command } from 'commander';
+// shows the next one. Also `axiom audit retention` and `axiom audit legal-hold on|off`.
+import { Argument, Option, type Command } from 'commander';
 import { AppError } from '../../errors.js';
 import { principalNames, principalRef, uuidArg, wholeNumber, withClient } from '../api.js';
 import type { CliContext } from '../main.js';
@@ -148,4 +148,61 @@ export function registerAuditEventCommands(audit: Command, ctx: CliContext): voi
       printMore(ctx, 'sessions', o, events);
     },
   );
+
+  registerRetentionCommands(audit, ctx);
+}
+
+interface Retention {
+  plan_tier: string;
+  retention_days: number | null;
+  legal_hold: boolean;
+  archived_before: string | null;
+}
+
+/** `axiom audit retention` and `axiom audit legal-hold on|off`, over the HTTPS API. */
+function registerRetentionCommands(audit: Command, ctx: CliContext): void {
+  const url = () =>
+    new Option('--url <url>', 'Axiom URL (default AXIOM_URL or https://localhost:8443)');
+  const print = (r: Retention): void => {
+    ctx.io.out(
+      `plan ${r.plan_tier}: ${r.retention_days === null ? 'the whole trail stays viewable' : `${r.retention_days} days of the trail stay viewable`}`,
+    );
+    ctx.io.out(`legal hold: ${r.legal_hold ? 'set (nothing is archived while it is)' : 'none'}`);
+    ctx.io.out(
+      r.archived_before
+        ? `archived: entries before ${r.archived_before} (still in every export and verification)`
+        : 'archived: nothing',
+    );
+  };
+  audit
+    .command('retention')
+    .description('how long the trail stays viewable, the legal hold, what is archived (audit:read)')
+    .option('--json', 'machine output')
+    .addOption(url())
+    .action(async (o: { json?: boolean; url?: string }) => {
+      const r = await withClient(ctx, o.url, (api) =>
+        api.call<Retention>('GET', '/api/v1/audit/retention'),
+      );
+      if (o.json) ctx.io.json(r);
+      else print(r);
+    });
+  audit
+    .command('legal-hold')
+    .description(
+      'place (on) or lift (off) a legal hold: nothing is archived while it is set (audit:review)',
+    )
+    .addArgument(new Argument('<state>', 'on or off').choices(['on', 'off']))
+    .requiredOption('--reason <text>', 'why (kept in the audit trail)')
+    .option('--json', 'machine output')
+    .addOption(url())
+    .action(async (state: string, o: { reason: string; json?: boolean; url?: string }) => {
+      const r = await withClient(ctx, o.url, (api) =>
+        api.call<Retention>('PUT', '/api/v1/audit/legal-hold', {
+          hold: state === 'on',
+          reason: o.reason,
+        }),
+      );
+      if (o.json) ctx.io.json(r);
+      else print(r);
+    });
 }
