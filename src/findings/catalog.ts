@@ -8,11 +8,9 @@ import { z } from 'zod';
 import { RESOURCE_TYPES, SCANNED_SERVICES } from '../cloud/inventory.js';
 import { ACTION_IDS, REVERSIBILITY, RISK_TIERS, actionType } from './actions.js';
 import { THRESHOLD_KEYS } from './thresholds.js';
+import { DOMAINS, SEVERITIES } from './vocabulary.js';
 
-export const DOMAINS = ['security', 'cost', 'drift'] as const;
-export type FindingDomain = (typeof DOMAINS)[number];
-export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'informational'] as const;
-export type Severity = (typeof SEVERITIES)[number];
+export { DOMAINS, SEVERITIES, type FindingDomain, type Severity } from './vocabulary.js';
 
 /** Resource types a finding can be about: the inventory's, and the account itself. */
 export const FINDING_RESOURCE_TYPES = [...RESOURCE_TYPES, 'AWS::::Account'] as const;

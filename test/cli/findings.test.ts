@@ -74,6 +74,17 @@ describe('axiom finding', () => {
     expect(everything.items).toHaveLength(2);
     expect(everything.next_cursor).toBeNull();
 
+    // Every severity the server knows is offered, and only those ('informational', not 'info').
+    const low = await axiom(operator, ['finding', 'list', '--severity', 'low', '--json']);
+    expect((JSON.parse(low.stdout) as { items: unknown[] }).items).toHaveLength(1);
+    expect(await axiom(operator, ['finding', 'list', '--severity', 'informational'])).toMatchObject(
+      {
+        code: 0,
+        stdout: 'no findings',
+      },
+    );
+    expect((await axiom(operator, ['finding', 'list', '--severity', 'info'])).code).toBe(2);
+
     // Another organization's person sees none of them.
     const other = await axiom(stranger, ['finding', 'list']);
     expect(other).toMatchObject({ code: 0, stdout: 'no findings' });

@@ -166,7 +166,7 @@ describe('axiom scan show', () => {
     expect(r.stdout).toMatch(/^ {2}queued \S+, started \S+, finished \S+ \(12\.3 s\)$/m);
     expect(r.stdout).toContain('changes: 0 added, 0 changed, 0 removed');
     expect(r.stdout).toContain(
-      'findings: 0 critical, 2 high, 0 medium, 1 low, 0 info; estimated savings $3.65/month',
+      'findings: 0 critical, 2 high, 0 medium, 1 low, 0 informational; estimated savings $3.65/month',
     );
     expect(r.stdout).not.toMatch(/partial|error/);
   });

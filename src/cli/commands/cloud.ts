@@ -4,6 +4,7 @@ import { Option, type Command } from 'commander';
 import type { Connection, TestReport } from '../../cloud/connections.js';
 import { AppError } from '../../errors.js';
 import { onShutdown } from '../../lifecycle.js';
+import { SEVERITIES } from '../../findings/vocabulary.js';
 import { awsAccessKeyIdPattern } from '../../security/redact.js';
 import { facilityRef, readPages, uuidArg, wholeNumber, withClient } from '../api.js';
 import { ExitCode, type CliContext, type Lazy } from '../main.js';
@@ -101,8 +102,6 @@ function arnPaging(c: Command, what: string, url: Option): Command {
     .option('--json', 'machine output')
     .addOption(url);
 }
-
-const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'];
 
 const resources = (s: Scan): number => s.summary?.resources ?? s.progress?.resources_found ?? 0;
 

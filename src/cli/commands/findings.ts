@@ -4,6 +4,7 @@
 import { Option, type Command } from 'commander';
 import { AppError } from '../../errors.js';
 import { facilityRef, readPages, uuidArg, wholeNumber, withClient } from '../api.js';
+import { SEVERITIES } from '../../findings/vocabulary.js';
 import type { CliContext, Lazy } from '../main.js';
 
 interface Finding {
@@ -99,15 +100,7 @@ export function registerFindingCommands(program: Command, ctx: CliContext, lazy:
     .addOption(
       new Option('--domain <domain>', 'only this domain').choices(['security', 'cost', 'drift']),
     )
-    .addOption(
-      new Option('--severity <severity>', 'only this severity').choices([
-        'critical',
-        'high',
-        'medium',
-        'low',
-        'info',
-      ]),
-    )
+    .addOption(new Option('--severity <severity>', 'only this severity').choices(SEVERITIES))
     .addOption(
       new Option('--status <status>', 'only this status (active: open or acknowledged)').choices([
         'open',
