@@ -14,6 +14,7 @@ import { registerSandboxCommands } from './commands/sandbox.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerAuthCommands } from './commands/auth.js';
 import { registerCloudCommands } from './commands/cloud.js';
+import { registerCheckCommands } from './commands/checks.js';
 import { registerChangeRequestCommands } from './commands/change-requests.js';
 import { registerRecordCommands } from './commands/records.js';
 import { registerSignatureCommands } from './commands/signatures.js';
@@ -72,6 +73,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerChangeRequestCommands(program, ctx, lazy);
   registerRecordCommands(program, ctx, lazy);
   registerSignatureCommands(program, ctx, lazy);
+  registerCheckCommands(program, ctx, lazy);
   registerOrganizationCommands(program, ctx, lazy);
   return program;
 }
