@@ -1,12 +1,13 @@
 // What the commands that talk to a server share: the CLI's HTTPS client (src/cli/client.ts, with
 // AXIOM_TOKEN or the stored `axiom login` session) for the length of one command, and the check of
 // an id argument before anything is sent, and the lookup of a person by e-mail or a facility by slug.
+import { Option } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { AppError } from '../errors.js';
 import { clientFor } from './client.js';
 import type { CliContext } from './main.js';
 
-export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface CallApi {
   call<T>(method: Method, route: string, body?: unknown): Promise<T>;
@@ -121,3 +122,10 @@ export async function readPages<T>(
     if (!o.all || !cursor) return { items, next_cursor: p.next_cursor };
   }
 }
+
+/** The --url option of every command that talks to a server. */
+export const urlOption = (): Option =>
+  new Option(
+    '--url <url>',
+    'the server (default AXIOM_URL, else the stored session’s, else https://localhost:8443)',
+  );

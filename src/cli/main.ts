@@ -20,6 +20,7 @@ import { registerRecordCommands } from './commands/records.js';
 import { registerSignatureCommands } from './commands/signatures.js';
 import { registerFindingCommands } from './commands/findings.js';
 import { registerOrganizationCommands } from './commands/organization.js';
+import { registerOrgSettingsCommands } from './commands/org-settings.js';
 import { registerPlanCommands } from './commands/plans.js';
 
 export class ExitCode extends Error {
@@ -74,6 +75,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerRecordCommands(program, ctx, lazy);
   registerSignatureCommands(program, ctx, lazy);
   registerCheckCommands(program, ctx, lazy);
+  registerOrgSettingsCommands(program, ctx, lazy);
   registerOrganizationCommands(program, ctx, lazy);
   return program;
 }

@@ -4,7 +4,14 @@
 // shows the next one. Also `axiom audit retention` and `axiom audit legal-hold on|off`.
 import { Argument, Option, type Command } from 'commander';
 import { AppError } from '../../errors.js';
-import { principalNames, principalRef, uuidArg, wholeNumber, withClient } from '../api.js';
+import {
+  principalNames,
+  principalRef,
+  urlOption,
+  uuidArg,
+  wholeNumber,
+  withClient,
+} from '../api.js';
 import type { CliContext } from '../main.js';
 
 interface AuditEvent {
@@ -60,9 +67,7 @@ function pageOptions(c: Command, what: string): Command {
     )
     .option('--before <cursor>', 'the next page (printed after a full page)', cursorArg)
     .option('--json', 'machine output')
-    .addOption(
-      new Option('--url <url>', 'Axiom URL (default AXIOM_URL or https://localhost:8443)'),
-    );
+    .addOption(urlOption());
 }
 
 /** The query of one page: its size and, when given, where it starts. */
@@ -161,8 +166,6 @@ interface Retention {
 
 /** `axiom audit retention` and `axiom audit legal-hold on|off`, over the HTTPS API. */
 function registerRetentionCommands(audit: Command, ctx: CliContext): void {
-  const url = () =>
-    new Option('--url <url>', 'Axiom URL (default AXIOM_URL or https://localhost:8443)');
   const print = (r: Retention): void => {
     ctx.io.out(
       `plan ${r.plan_tier}: ${r.retention_days === null ? 'the whole trail stays viewable' : `${r.retention_days} days of the trail stay viewable`}`,
@@ -178,7 +181,7 @@ function registerRetentionCommands(audit: Command, ctx: CliContext): void {
     .command('retention')
     .description('how long the trail stays viewable, the legal hold, what is archived (audit:read)')
     .option('--json', 'machine output')
-    .addOption(url())
+    .addOption(urlOption())
     .action(async (o: { json?: boolean; url?: string }) => {
       const r = await withClient(ctx, o.url, (api) =>
         api.call<Retention>('GET', '/api/v1/audit/retention'),
@@ -194,7 +197,7 @@ function registerRetentionCommands(audit: Command, ctx: CliContext): void {
     .addArgument(new Argument('<state>', 'on or off').choices(['on', 'off']))
     .requiredOption('--reason <text>', 'why (kept in the audit trail)')
     .option('--json', 'machine output')
-    .addOption(url())
+    .addOption(urlOption())
     .action(async (state: string, o: { reason: string; json?: boolean; url?: string }) => {
       const r = await withClient(ctx, o.url, (api) =>
         api.call<Retention>('PUT', '/api/v1/audit/legal-hold', {

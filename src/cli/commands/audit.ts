@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Problem } from '../../audit/verifier.js';
 import { AppError } from '../../errors.js';
+import { urlOption } from '../api.js';
 import { withLocalApi } from '../local.js';
 import { registerAuditEventCommands } from './audit-events.js';
 import { ExitCode, type CliContext, type Lazy } from '../main.js';
@@ -67,7 +68,7 @@ export function registerAuditCommands(program: Command, ctx: CliContext, lazy: L
         .choices(['jsonl', 'csv'])
         .default('jsonl'),
     )
-    .option('--url <url>', 'Axiom URL (default AXIOM_URL or https://localhost:8443)')
+    .addOption(urlOption())
     .action(async (opts: { out: string; format: 'jsonl' | 'csv'; url?: string }) => {
       const { clientFor } = await client();
       const http = clientFor(lazy.config(), ctx.env, { url: opts.url });
@@ -211,7 +212,7 @@ export function registerAuditCommands(program: Command, ctx: CliContext, lazy: L
     .option('--from <time>', 'start of the period, ISO 8601 (default: 90 days ago)')
     .option('--to <time>', 'end of the period, exclusive (default: now)')
     .option('--json', 'print the report as JSON')
-    .option('--url <url>', 'Axiom URL (default AXIOM_URL or https://localhost:8443)')
+    .addOption(urlOption())
     .action(
       async (opts: {
         control: string;

@@ -4,7 +4,7 @@
 // exact proposed version (its record hash), answered with the password; the database decides who may.
 import { Option, type Command } from 'commander';
 import { AppError } from '../../errors.js';
-import { facilityRef, uuidArg, withClient, type CallApi } from '../api.js';
+import { type CallApi, facilityRef, urlOption, uuidArg, withClient } from '../api.js';
 import type { CliContext, Lazy } from '../main.js';
 import { signChangeRequest } from '../signing.js';
 
@@ -78,8 +78,6 @@ async function hashFor(api: CallApi, id: string, given: string | undefined): Pro
 
 export function registerChangeRequestCommands(program: Command, ctx: CliContext, lazy: Lazy): void {
   void lazy;
-  const urlOption = () =>
-    new Option('--url <url>', 'Axiom URL (default AXIOM_URL or https://localhost:8443)');
   const hashOption = () =>
     new Option(
       '--record-hash <hash>',

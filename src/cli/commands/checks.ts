@@ -5,7 +5,7 @@ import { Option, type Command } from 'commander';
 import { AppError } from '../../errors.js';
 import type { Check } from '../../findings/catalog.js';
 import { DOMAINS, SEVERITIES } from '../../findings/vocabulary.js';
-import { withClient } from '../api.js';
+import { urlOption, withClient } from '../api.js';
 import type { CliContext, Lazy } from '../main.js';
 
 async function catalog(ctx: CliContext, url: string | undefined): Promise<Check[]> {
@@ -23,8 +23,6 @@ const refs = (c: Check): string =>
 
 export function registerCheckCommands(program: Command, ctx: CliContext, lazy: Lazy): void {
   void lazy;
-  const urlOption = () =>
-    new Option('--url <url>', 'Axiom URL (default AXIOM_URL or https://localhost:8443)');
   const check = program
     .command('check')
     .alias('checks')

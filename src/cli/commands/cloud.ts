@@ -6,7 +6,7 @@ import { AppError } from '../../errors.js';
 import { onShutdown } from '../../lifecycle.js';
 import { SEVERITIES } from '../../findings/vocabulary.js';
 import { awsAccessKeyIdPattern } from '../../security/redact.js';
-import { facilityRef, readPages, uuidArg, wholeNumber, withClient } from '../api.js';
+import { facilityRef, readPages, uuidArg, wholeNumber, withClient, urlOption } from '../api.js';
 import { ExitCode, type CliContext, type Lazy } from '../main.js';
 
 type Onboarded = Connection & {
@@ -147,10 +147,7 @@ export function scanLines(s: Scan): string[] {
 }
 
 export function registerCloudCommands(program: Command, ctx: CliContext, lazy: Lazy): void {
-  const urlOption = new Option(
-    '--url <url>',
-    'Axiom URL (default AXIOM_URL or https://localhost:8443)',
-  );
+  const url = urlOption();
   const connection = program
     .command('connection')
     .description('cloud account connections (over the HTTPS API)');
@@ -167,7 +164,7 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
     .option('--regions <list>', 'comma-separated regions to scan (default: every enabled region)')
     .option('--schedule-hours <n>', 'scan on a schedule: 1, 6, 12, 24 or 168 hours')
     .option('--json', 'machine output')
-    .addOption(urlOption)
+    .addOption(url)
     .action(
       async (o: {
         facility: string;
@@ -205,7 +202,7 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
     .command('show <id>')
     .description('a connection with its onboarding material')
     .option('--json', 'machine output')
-    .addOption(urlOption)
+    .addOption(url)
     .action(async (id: string, o: { json?: boolean; url?: string }) => {
       const c = await withClient(ctx, o.url, (api) =>
         api.call<Onboarded>('GET', `/api/v1/connections/${uuidArg(id)}`),
@@ -218,7 +215,7 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
     .command('list')
     .description('connections you can read')
     .option('--json', 'machine output')
-    .addOption(urlOption)
+    .addOption(url)
     .action(async (o: { json?: boolean; url?: string }) => {
       const r = await withClient(ctx, o.url, (api) =>
         api.call<{ connections: Connection[] }>('GET', '/api/v1/connections'),
@@ -233,7 +230,7 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
     .command('test <id>')
     .description('assume the role and read once per service (exit 1 when the test fails)')
     .option('--json', 'machine output')
-    .addOption(urlOption)
+    .addOption(url)
     .action(async (id: string, o: { json?: boolean; url?: string }) => {
       const r = await withClient(ctx, o.url, (api) =>
         api.call<{ report: TestReport; connection: Onboarded }>(
@@ -259,7 +256,7 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
     )
     .option('--grace-hours <n>', 'grace period in hours (0 to 2160)', '24')
     .option('--json', 'machine output')
-    .addOption(urlOption)
+    .addOption(url)
     .action(async (id: string, o: { graceHours: string; json?: boolean; url?: string }) => {
       const hours = Number(o.graceHours);
       if (!Number.isFinite(hours) || hours < 0 || hours > 2160)
@@ -285,7 +282,7 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
     .description('stop every future role assumption for this connection (final)')
     .option('--reason <text>', 'why', 'disconnected from the command line')
     .option('--json', 'machine output')
-    .addOption(urlOption)
+    .addOption(url)
     .action(async (id: string, o: { reason: string; json?: boolean; url?: string }) => {
       const c = await withClient(ctx, o.url, (api) =>
         api.call<Onboarded>('POST', `/api/v1/connections/${uuidArg(id)}/disconnect`, {
@@ -315,7 +312,7 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
     .addOption(classOption())
     .requiredOption('--role-arn <arn>', 'the role ARN, in the connection’s account')
     .option('--json', 'machine output')
-    .addOption(urlOption)
+    .addOption(url)
     .action(
       async (id: string, o: { class: string; roleArn: string; json?: boolean; url?: string }) => {
         refuseKeys([o.roleArn]);
@@ -336,7 +333,7 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
     .description('remove the role of an action class: its approved plans can no longer run')
     .addOption(classOption())
     .option('--json', 'machine output')
-    .addOption(urlOption)
+    .addOption(url)
     .action(async (id: string, o: { class: string; json?: boolean; url?: string }) => {
       const c = await withClient(ctx, o.url, (api) =>
         api.call<Onboarded>(
@@ -348,7 +345,7 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
       else printConnection(ctx, c, false);
     });
 
-  arnPaging(connection.command('inventory <id>'), 'resources', urlOption)
+  arnPaging(connection.command('inventory <id>'), 'resources', url)
     .description(
       'what the scans found in the account (metadata only), by ARN; one page unless --all',
     )
@@ -409,7 +406,7 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
     .option('--connection <id>', 'connection id (required)')
     .option('--json', 'print the scan and its resources per type as JSON')
     .option('--timeout <seconds>', 'give up waiting after this long', '1800')
-    .addOption(urlOption)
+    .addOption(url)
     .action(async (o: { connection?: string; json?: boolean; timeout: string; url?: string }) => {
       if (o.connection === undefined)
         throw new AppError(
@@ -485,7 +482,7 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
     .requiredOption('--connection <id>', 'connection id')
     .option('--limit <n>', 'at most this many, 1 to 500 (default 20)', wholeNumber('--limit', 500))
     .option('--json', 'machine output')
-    .addOption(urlOption)
+    .addOption(url)
     .action(async (o: { connection: string; limit?: number; json?: boolean; url?: string }) => {
       const id = uuidArg(o.connection);
       const limit = o.limit ?? 20;
@@ -516,7 +513,7 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
       'one scan: status, times, resources per type, changes, findings, what could not be read',
     )
     .option('--json', 'machine output')
-    .addOption(urlOption)
+    .addOption(url)
     .action(async (id: string, o: { json?: boolean; url?: string }) => {
       const s = await withClient(ctx, o.url, (api) =>
         api.call<Scan>('GET', `/api/v1/scans/${uuidArg(id)}`),
@@ -525,7 +522,7 @@ export function registerCloudCommands(program: Command, ctx: CliContext, lazy: L
       else for (const line of scanLines(s)) ctx.io.out(line);
     });
 
-  arnPaging(scanCommand.command('changes <id>'), 'changes', urlOption)
+  arnPaging(scanCommand.command('changes <id>'), 'changes', url)
     .description('what a scan added, changed and removed, by ARN; one page unless --all')
     .action(
       async (

@@ -3,7 +3,7 @@
 // finding with its evidence, check and lifecycle, and triage with the grants the database asks for.
 import { Option, type Command } from 'commander';
 import { AppError } from '../../errors.js';
-import { facilityRef, readPages, uuidArg, wholeNumber, withClient } from '../api.js';
+import { facilityRef, readPages, urlOption, uuidArg, wholeNumber, withClient } from '../api.js';
 import { SEVERITIES } from '../../findings/vocabulary.js';
 import type { CliContext, Lazy } from '../main.js';
 
@@ -85,8 +85,6 @@ function printDetail(ctx: CliContext, f: FindingDetail): void {
 
 export function registerFindingCommands(program: Command, ctx: CliContext, lazy: Lazy): void {
   void lazy;
-  const urlOption = () =>
-    new Option('--url <url>', 'Axiom URL (default AXIOM_URL or https://localhost:8443)');
   const finding = program
     .command('finding')
     .alias('findings')

@@ -7,12 +7,13 @@
 import { Option, type Command } from 'commander';
 import { AppError } from '../../errors.js';
 import {
+  type CallApi,
   facilityRef,
   principalNames,
   principalRef,
+  urlOption,
   uuidArg,
   withClient,
-  type CallApi,
 } from '../api.js';
 import type { CliContext, Lazy } from '../main.js';
 import { readAll } from '../signing.js';
@@ -124,8 +125,6 @@ function principalLine(p: Principal): string {
 
 export function registerOrganizationCommands(program: Command, ctx: CliContext, lazy: Lazy): void {
   void lazy;
-  const urlOption = () =>
-    new Option('--url <url>', 'Axiom URL (default AXIOM_URL or https://localhost:8443)');
   const reasonOption = () =>
     new Option('--reason <text>', 'why (kept in the audit trail)').makeOptionMandatory();
 

@@ -3,8 +3,8 @@
 // rejecting is an e-signature: the CLI asks for a challenge on the plan's change request and answers
 // it with the password (read from the terminal or --password-stdin); plans whose signing policy needs
 // a security key are signed in the dashboard.
-import { Option, type Command } from 'commander';
-import { facilityRef, uuidArg, withClient } from '../api.js';
+import type { Command } from 'commander';
+import { facilityRef, urlOption, uuidArg, withClient } from '../api.js';
 import { signChangeRequest } from '../signing.js';
 import type { CliContext, Lazy } from '../main.js';
 
@@ -105,8 +105,6 @@ export function executionLines(e: Execution): string[] {
 
 export function registerPlanCommands(program: Command, ctx: CliContext, lazy: Lazy): void {
   void lazy;
-  const urlOption = () =>
-    new Option('--url <url>', 'Axiom URL (default AXIOM_URL or https://localhost:8443)');
   const plan = program.command('plan').description('remediation plans (over the HTTPS API)');
 
   plan

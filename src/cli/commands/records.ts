@@ -3,9 +3,9 @@
 // record is never edited: proposing opens a change request for a new version, which takes effect
 // only once it is approved (`axiom change-request ...`). The database decides who may read or author.
 import fs from 'node:fs';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { AppError } from '../../errors.js';
-import { facilityRef, uuidArg, withClient, type CallApi } from '../api.js';
+import { type CallApi, facilityRef, urlOption, uuidArg, withClient } from '../api.js';
 import type { CliContext, Lazy } from '../main.js';
 import { readAll } from '../signing.js';
 
@@ -109,8 +109,6 @@ async function facilityOf(
 
 export function registerRecordCommands(program: Command, ctx: CliContext, lazy: Lazy): void {
   void lazy;
-  const urlOption = () =>
-    new Option('--url <url>', 'Axiom URL (default AXIOM_URL or https://localhost:8443)');
   const record = program
     .command('record')
     .alias('records')

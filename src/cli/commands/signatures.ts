@@ -3,9 +3,9 @@
 // to; verifying recomputes both the signature's own hash and the signed record's, so a record changed
 // after it was signed no longer verifies (exit 1). Signing itself is `axiom plan approve` and
 // `axiom change-request approve` (or the dashboard for security keys and single sign-on).
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { AppError } from '../../errors.js';
-import { uuidArg, withClient } from '../api.js';
+import { urlOption, uuidArg, withClient } from '../api.js';
 import { ExitCode, type CliContext, type Lazy } from '../main.js';
 
 interface Signature {
@@ -32,8 +32,6 @@ const line = (s: Signature): string =>
 
 export function registerSignatureCommands(program: Command, ctx: CliContext, lazy: Lazy): void {
   void lazy;
-  const urlOption = () =>
-    new Option('--url <url>', 'Axiom URL (default AXIOM_URL or https://localhost:8443)');
   const signature = program
     .command('signature')
     .alias('signatures')

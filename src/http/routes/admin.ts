@@ -52,7 +52,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: HttpDeps): void 
     url: '/api/v1/alerts',
     summary: 'Security alerts (lockouts, replayed authenticators, ...), newest first.',
     tags: ['organization'],
-    query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+    query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }),
     handler: async ({ query, caller }) => ({
       alerts: await api.call('alert_list', caller, query.limit),
     }),
