@@ -188,3 +188,40 @@ describe('axiom audit retention and axiom audit legal-hold', () => {
     expect(events.stdout).toMatch(/audit\.legal_hold_set .*"litigation 42"$/);
   });
 });
+
+describe('axiom audit chains', () => {
+  it('has the server verify the chains: exit 0 intact, exit 1 naming a changed event', async () => {
+    const ok = await axiom(auditor, ['audit', 'chains']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^ +\d+ {2}audit\.audit_events$/m);
+    expect(ok.stdout.split('\n').at(-1)).toBe('intact');
+    const refused = await axiom(bob, ['audit', 'chains']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/forbidden\/missing_grant/);
+
+    // Change one event's reason behind the database's back (as the superuser, triggers off).
+    const su = s().db.superuser;
+    const target = (
+      await su.query<{ id: string }>(
+        `select id from audit.audit_events where organization_id = $1 and event_type = 'grant.created'
+          order by occurred_at desc limit 1`,
+        [org.id],
+      )
+    ).rows[0]!.id;
+    await su.query('begin');
+    await su.query('set local session_replication_role = replica');
+    await su.query(`update audit.audit_events set reason = 'nothing to see' where id = $1`, [
+      target,
+    ]);
+    await su.query('commit');
+    const broken = await axiom(auditor, ['audit', 'chains', '--json']);
+    expect(broken.code).toBe(1);
+    expect(JSON.parse(broken.stdout)).toMatchObject({
+      intact: false,
+      problems: [{ table: 'audit.audit_events', record_id: target, problem: 'hash_mismatch' }],
+    });
+    const text = await axiom(auditor, ['audit', 'chains']);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain(`BROKEN audit.audit_events ${target} (hash_mismatch)`);
+  });
+});

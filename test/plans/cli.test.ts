@@ -196,6 +196,20 @@ describe('axiom plan and axiom execution', () => {
       code: 0,
       stdout: 'no executions',
     });
+    // Operational memory counts the success toward the action's track record.
+    const memory = await axiom(w.reviewer, [
+      'memory',
+      '--action',
+      's3.put_bucket_public_access_block',
+    ]);
+    expect(memory.stdout).toMatch(
+      /^s3\.put_bucket_public_access_block +security +\S+ +risk \S+ +[1-9]\d* ok \/ 0 failed \/ 0 rolled back {2}streak [1-9]/m,
+    );
+    expect(memory.stdout.split('\n')).toHaveLength(2);
+    for (const action of ['S3 anything', 's3.no_such_action']) {
+      const r = await axiom(w.reviewer, ['memory', '--action', action]);
+      expect({ action, code: r.code }).toEqual({ action, code: 2 });
+    }
     const badPlan = await axiom(w.reviewer, ['execution', 'list', '--plan', 'latest']);
     expect(badPlan.code).toBe(2);
     expect(badPlan.stderr).toMatch(/invalid_id/);

@@ -1,7 +1,8 @@
 // `axiom audit events` and `axiom audit sessions`: the audit trail read page by page over the HTTPS
 // API, as the dashboard's Audit page shows it (audit:read organization-wide, decided by the
 // database). Newest first, people by e-mail (ids with --json); a full page ends with the command that
-// shows the next one. Also `axiom audit retention` and `axiom audit legal-hold on|off`.
+// shows the next one. Also `axiom audit retention`, `axiom audit legal-hold on|off` and `axiom audit
+// chains` (the server verifies the organization's chains now).
 import { Argument, Option, type Command } from 'commander';
 import { AppError } from '../../errors.js';
 import {
@@ -12,7 +13,7 @@ import {
   wholeNumber,
   withClient,
 } from '../api.js';
-import type { CliContext } from '../main.js';
+import { ExitCode, type CliContext } from '../main.js';
 
 interface AuditEvent {
   occurred_at: string;
@@ -155,6 +156,31 @@ export function registerAuditEventCommands(audit: Command, ctx: CliContext): voi
   );
 
   registerRetentionCommands(audit, ctx);
+  audit
+    .command('chains')
+    .description(
+      'have the server verify the organization’s chains now (audit:read; recorded): exit 0 intact, 1 broken',
+    )
+    .option('--json', 'machine output')
+    .addOption(urlOption())
+    .action(async (o: { json?: boolean; url?: string }) => {
+      const r = await withClient(ctx, o.url, (api) =>
+        api.call<{
+          intact: boolean;
+          problems: Array<{ table: string; record_id: string | null; problem: string }>;
+          counts: Record<string, number> | null;
+        }>('POST', '/api/v1/audit/verify'),
+      );
+      if (o.json) ctx.io.json(r);
+      else {
+        for (const [table, n] of Object.entries(r.counts ?? {}).sort())
+          ctx.io.out(`  ${String(n).padStart(8)}  ${table}`);
+        for (const p of r.problems)
+          ctx.io.out(`BROKEN ${p.table} ${p.record_id ?? '-'} (${p.problem})`);
+        ctx.io.out(r.intact ? 'intact' : `${r.problems.length} problem(s), the first named first`);
+      }
+      if (!r.intact) throw new ExitCode(1);
+    });
 }
 
 interface Retention {

@@ -1,9 +1,10 @@
-// `axiom plan list|show|create|approve|reject|revoke-approval` and `axiom execution
-// list|start|show|rollback|dry-run`, through the HTTPS API (docs/cli.md, docs/execution.md). Approving or
-// rejecting is an e-signature: the CLI asks for a challenge on the plan's change request and answers
-// it with the password (read from the terminal or --password-stdin); plans whose signing policy needs
-// a security key are signed in the dashboard.
+// `axiom plan list|show|create|approve|reject|revoke-approval`, `axiom execution
+// list|start|show|rollback|dry-run` and `axiom memory`, through the HTTPS API (docs/cli.md,
+// docs/execution.md). Approving or rejecting is an e-signature: the CLI asks for a challenge on the
+// plan's change request and answers it with the password (read from the terminal or
+// --password-stdin); plans whose signing policy needs a security key are signed in the dashboard.
 import type { Command } from 'commander';
+import { AppError } from '../../errors.js';
 import { facilityRef, urlOption, uuidArg, withClient } from '../api.js';
 import { signChangeRequest } from '../signing.js';
 import type { CliContext, Lazy } from '../main.js';
@@ -234,6 +235,43 @@ export function registerPlanCommands(program: Command, ctx: CliContext, lazy: La
       );
       if (o.json) ctx.io.json(p);
       else printPlan(ctx, p);
+    });
+
+  program
+    .command('memory')
+    .description(
+      'operational memory: each action type’s outcomes, streak of successes and confidence, the trust ladder’s evidence',
+    )
+    .option('--action <id>', 'only this action type, e.g. s3.put_bucket_public_access_block')
+    .option('--json', 'machine output')
+    .addOption(urlOption())
+    .action(async (o: { action?: string; json?: boolean; url?: string }) => {
+      if (o.action !== undefined && !/^[a-z0-9]+\.[a-z0-9_]+$/.test(o.action))
+        throw new AppError('invalid_input', `${o.action} is not an action type`, {
+          reason: 'usage',
+        });
+      const m = await withClient(ctx, o.url, (api) =>
+        api.call<{
+          actions: Array<{
+            action_id: string;
+            action_class: string;
+            reversibility: string;
+            base_risk: string;
+            succeeded: number;
+            failed: number;
+            rolled_back: number;
+            consecutive_successes: number;
+            confidence: number | null;
+          }>;
+          executions: unknown[];
+        }>('GET', `/api/v1/memory${o.action ? `?action_id=${o.action}` : ''}`),
+      );
+      if (o.json) return ctx.io.json(m);
+      for (const a of m.actions)
+        ctx.io.out(
+          `${a.action_id.padEnd(44)}  ${a.action_class.padEnd(8)}  ${a.reversibility.padEnd(12)}  risk ${a.base_risk.padEnd(6)}  ${a.succeeded} ok / ${a.failed} failed / ${a.rolled_back} rolled back  streak ${a.consecutive_successes}  confidence ${a.confidence === null ? '-' : Number(a.confidence).toFixed(2)}`,
+        );
+      ctx.io.out(`${m.executions.length} recent execution(s): axiom execution list`);
     });
 
   const execution = program
