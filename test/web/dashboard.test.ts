@@ -122,6 +122,13 @@ describe('the dashboard in Chromium', () => {
     const after = await crState(cr.id);
     expect(after.state).toBe('approved');
     expect(after.decisions[0]?.signature_id).toBeTruthy();
+    // The signature verifies on request: the server recomputes its hash and the signed record's.
+    await page.click('[data-testid=verify-signature]');
+    const verified = await page.waitForSelector('[data-testid=signature-verification]');
+    expect(await verified.textContent()).toMatch(
+      /verified\s+signature and signed record unchanged/,
+    );
+    await screenshot(page, 'signature-verified');
   });
 
   it('approves a high-risk change (facility configuration) only with the security key', async () => {

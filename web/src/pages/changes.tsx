@@ -33,6 +33,44 @@ export const RECORD_KINDS = [
   'signing_policy',
 ] as const;
 
+interface SignatureVerification {
+  valid: boolean;
+  signature_hash_valid: boolean;
+  record_unchanged: boolean;
+}
+
+/**
+ * A signature's id and, on request, whether it still verifies: the server recomputes the signature's
+ * hash and the signed record's (audit:read organization-wide, or read in the record's domain).
+ */
+function SignatureCheck(props: { id: string }): JSX.Element {
+  const [result, setResult] = useState<SignatureVerification>();
+  return (
+    <span data-testid="signature">
+      <Mono title={props.id}>{short(props.id)}</Mono>{' '}
+      {result ? (
+        <span data-testid="signature-verification">
+          <Badge value={result.valid ? 'verified' : 'broken'} />{' '}
+          {!result.signature_hash_valid
+            ? 'the signature no longer hashes to what was recorded'
+            : !result.record_unchanged
+              ? 'the signed record has changed since it was signed'
+              : 'signature and signed record unchanged'}
+        </span>
+      ) : (
+        <Button
+          testId="verify-signature"
+          onClick={async () =>
+            setResult(await api.get<SignatureVerification>(`/api/v1/signatures/${props.id}/verify`))
+          }
+        >
+          Verify
+        </Button>
+      )}
+    </span>
+  );
+}
+
 function ChangeRequestDetail(props: { id: string }): JSX.Element {
   const { session } = useSession();
   const state = useAsync(
@@ -81,7 +119,7 @@ function ChangeRequestDetail(props: { id: string }): JSX.Element {
                 { label: 'Decision', render: (d) => <Badge value={d.decision} /> },
                 {
                   label: 'Signature',
-                  render: (d) => (d.signature_id ? <Mono>{short(d.signature_id)}</Mono> : '—'),
+                  render: (d) => (d.signature_id ? <SignatureCheck id={d.signature_id} /> : '—'),
                 },
                 { label: 'Comment', render: (d) => d.comment ?? '' },
                 { label: 'When', render: (d) => <Time at={d.created_at} /> },
