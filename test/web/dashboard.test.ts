@@ -183,6 +183,16 @@ describe('the dashboard in Chromium', () => {
   it('shows the audit trail and verifies the chains', async () => {
     await page.goto(`${s().server.publicUrl}/#/audit`);
     await page.waitForSelector('[data-testid=audit-events] >> text=esignature');
+    // Who acted is named, with the e-mail and id on hover, not shown as a bare id.
+    const name = (
+      await s().db.superuser.query<{ display_name: string }>(
+        'select display_name from core.principals where id = $1',
+        [org.admin.id],
+      )
+    ).rows[0]!.display_name;
+    const person = page.locator('[data-testid=audit-events] [data-testid=person]').first();
+    await expect.poll(() => person.textContent()).toBe(name);
+    expect(await person.getAttribute('title')).toBe(`${org.admin.email} (${org.admin.id})`);
     await page.goto(`${s().server.publicUrl}/#/audit?tab=verify`);
     await page.click('[data-testid=verify-chains]');
     await page.waitForSelector('[data-testid=verify-result] >> text=Intact');

@@ -21,6 +21,7 @@ import {
   short,
   useAsync,
 } from '../ui';
+import { Person } from '../people';
 
 interface VerifyResult {
   intact: boolean;
@@ -82,7 +83,7 @@ function AuditEvents(props: { route: Route }): JSX.Element {
               columns={[
                 { label: 'When', render: (r) => <Time at={r.occurred_at} /> },
                 { label: 'Event', render: (r) => <Mono>{r.event_type}</Mono> },
-                { label: 'Actor', render: (r) => <Mono>{short(r.actor_id)}</Mono> },
+                { label: 'Actor', render: (r) => <Person id={r.actor_id} /> },
                 {
                   label: 'Target',
                   render: (r) => (r.target_table ? `${r.target_table} ${short(r.target_id)}` : '—'),
@@ -178,7 +179,7 @@ function SessionEvents(props: { route: Route }): JSX.Element {
                 { label: 'When', render: (r) => <Time at={r.occurred_at} /> },
                 { label: 'Operation', render: (r) => <Mono>{r.operation}</Mono> },
                 { label: 'Outcome', render: (r) => <Badge value={r.outcome} /> },
-                { label: 'Principal', render: (r) => <Mono>{short(r.principal_id)}</Mono> },
+                { label: 'Principal', render: (r) => <Person id={r.principal_id} /> },
                 {
                   label: 'Target',
                   render: (r) => (r.target_type ? `${r.target_type} ${short(r.target_id)}` : '—'),

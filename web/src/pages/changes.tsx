@@ -25,6 +25,7 @@ import {
   short,
   useAsync,
 } from '../ui';
+import { Person } from '../people';
 
 export const RECORD_KINDS = [
   'policy',
@@ -102,7 +103,7 @@ function ChangeRequestDetail(props: { id: string }): JSX.Element {
                   </Mono>,
                 ],
                 ['Reason', cr.reason],
-                ['Author', mine ? 'you' : <Mono>{short(cr.author_id)}</Mono>],
+                ['Author', mine ? 'you' : <Person id={cr.author_id} />],
                 ['Approvals required', String(cr.required_approvals)],
                 ['Created', <Time at={cr.created_at} />],
               ]}
@@ -115,7 +116,7 @@ function ChangeRequestDetail(props: { id: string }): JSX.Element {
               rowKey={(d) => `${d.principal_id}${d.created_at}`}
               empty="No decisions yet."
               columns={[
-                { label: 'Who', render: (d) => <Mono>{short(d.principal_id)}</Mono> },
+                { label: 'Who', render: (d) => <Person id={d.principal_id} /> },
                 { label: 'Decision', render: (d) => <Badge value={d.decision} /> },
                 {
                   label: 'Signature',

@@ -31,6 +31,7 @@ import {
   useAsync,
   usePoll,
 } from '../ui';
+import { Person } from '../people';
 
 interface StepSummary {
   actionId: string;
@@ -433,7 +434,7 @@ function PlanDetail(props: { id: string }): JSX.Element {
                     d.principal_id === session.principal.id ? (
                       'you'
                     ) : (
-                      <Mono>{short(d.principal_id)}</Mono>
+                      <Person id={d.principal_id} />
                     ),
                 },
                 { label: 'Decision', render: (d) => <Badge value={d.decision} /> },
