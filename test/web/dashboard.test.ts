@@ -198,4 +198,34 @@ describe('the dashboard in Chromium', () => {
     await page.waitForSelector('[data-testid=verify-result] >> text=Intact');
     await screenshot(page, 'audit-verified');
   });
+
+  it('shows the retention, and places and lifts a legal hold with a reason', async () => {
+    const held = async (): Promise<boolean> =>
+      (
+        await s().db.superuser.query<{ legal_hold: boolean }>(
+          'select legal_hold from core.organizations where id = $1',
+          [org.id],
+        )
+      ).rows[0]!.legal_hold;
+    await page.goto(`${s().server.publicUrl}/#/audit?tab=retention`);
+    await page.waitForSelector('[data-testid=retention] >> text=90 days');
+    expect(await page.textContent('[data-testid=legal-hold]')).toBe('none');
+    await page.fill('input[name=legal-hold-reason]', 'litigation hold 7');
+    await page.click('[data-testid=legal-hold-form] button[type=submit]');
+    await page.waitForSelector(
+      '[data-testid=legal-hold] >> text=nothing is archived while it is set',
+    );
+    await screenshot(page, 'legal-hold-set');
+    expect(await held()).toBe(true);
+    const reasons = await s().db.superuser.query<{ reason: string }>(
+      `select reason from audit.audit_events
+        where organization_id = $1 and event_type = 'audit.legal_hold_set'`,
+      [org.id],
+    );
+    expect(reasons.rows).toEqual([{ reason: 'litigation hold 7' }]);
+    await page.fill('input[name=legal-hold-reason]', 'case closed');
+    await page.click('[data-testid=legal-hold-form] button[type=submit]');
+    await expect.poll(() => page.textContent('[data-testid=legal-hold]')).toBe('none');
+    expect(await held()).toBe(false);
+  });
 });

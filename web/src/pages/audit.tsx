@@ -1,5 +1,5 @@
 // The audit trail: every state change (audit events) and every authenticated call (session events),
-// chain verification on demand, and the export.
+// chain verification on demand, retention and the legal hold, and the export.
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api } from '../api';
@@ -10,7 +10,10 @@ import {
   Async,
   Badge,
   Button,
+  Dl,
   ErrorBox,
+  Field,
+  Form,
   Json,
   Mono,
   Notice,
@@ -265,6 +268,80 @@ export function VerifyPanel(): JSX.Element {
   );
 }
 
+interface Retention {
+  plan_tier: string;
+  retention_days: number | null;
+  legal_hold: boolean;
+  archived_before: string | null;
+}
+
+/**
+ * How long the trail stays viewable for the plan, what is archived, and the legal hold: placed or
+ * lifted with a reason by someone holding audit:review organization-wide (the database decides).
+ */
+export function RetentionPanel(): JSX.Element {
+  const state = useAsync(() => api.get<Retention>('/api/v1/audit/retention'), []);
+  const [reason, setReason] = useState('');
+  return (
+    <Async state={state} what="retention">
+      {(r) => (
+        <div class="panel" data-testid="retention">
+          <Dl
+            items={[
+              ['Plan', r.plan_tier],
+              [
+                'Viewable history',
+                r.retention_days === null ? 'the whole trail' : `${r.retention_days} days`,
+              ],
+              [
+                'Archived',
+                r.archived_before ? (
+                  <>
+                    entries before <Time at={r.archived_before} /> (still in every export and
+                    verification)
+                  </>
+                ) : (
+                  'nothing'
+                ),
+              ],
+              [
+                'Legal hold',
+                <span data-testid="legal-hold">
+                  <Badge
+                    value={r.legal_hold ? 'set' : 'none'}
+                    tone={r.legal_hold ? 'amber' : 'grey'}
+                  />
+                  {r.legal_hold ? ' nothing is archived while it is set' : ''}
+                </span>,
+              ],
+            ]}
+          />
+          <Form
+            testId="legal-hold-form"
+            submit={r.legal_hold ? 'Lift the legal hold' : 'Place a legal hold'}
+            danger={r.legal_hold}
+            onSubmit={async () => {
+              await api.put('/api/v1/audit/legal-hold', { hold: !r.legal_hold, reason });
+              setReason('');
+              state.reload();
+            }}
+          >
+            <Field label="Reason" hint="Kept in the audit trail with the change.">
+              <input
+                name="legal-hold-reason"
+                required
+                minLength={3}
+                value={reason}
+                onInput={(e) => setReason((e.target as HTMLInputElement).value)}
+              />
+            </Field>
+          </Form>
+        </div>
+      )}
+    </Async>
+  );
+}
+
 export function AuditPage(props: { route: Route }): JSX.Element {
   const tab = props.route.query.get('tab') ?? 'events';
   return (
@@ -286,6 +363,7 @@ export function AuditPage(props: { route: Route }): JSX.Element {
           { id: 'events', label: 'Audit events' },
           { id: 'sessions', label: 'Session events' },
           { id: 'verify', label: 'Chain verification' },
+          { id: 'retention', label: 'Retention' },
         ]}
         active={tab}
         onChange={(id) => navigate('audit', { tab: id })}
@@ -293,6 +371,7 @@ export function AuditPage(props: { route: Route }): JSX.Element {
       {tab === 'events' && <AuditEvents route={props.route} />}
       {tab === 'sessions' && <SessionEvents route={props.route} />}
       {tab === 'verify' && <VerifyPanel />}
+      {tab === 'retention' && <RetentionPanel />}
     </Page>
   );
 }
