@@ -405,3 +405,23 @@ export function CopyBlock(props: { text: string; filename?: string; label?: stri
     </div>
   );
 }
+
+/** The reason a change asks for: three characters at least, kept in the audit trail with it. */
+export function ReasonField(props: {
+  value: string;
+  onChange: (v: string) => void;
+  hint?: string;
+  name?: string;
+}): JSX.Element {
+  return (
+    <Field label="Reason" hint={props.hint}>
+      <input
+        name={props.name}
+        required
+        minLength={3}
+        value={props.value}
+        onInput={(e) => props.onChange((e.target as HTMLInputElement).value)}
+      />
+    </Field>
+  );
+}

@@ -12,16 +12,16 @@ import {
   Button,
   Dl,
   ErrorBox,
-  Field,
   Form,
   Json,
   Mono,
   Notice,
   Page,
+  ReasonField,
+  short,
   Table,
   Tabs,
   Time,
-  short,
   useAsync,
 } from '../ui';
 import { Person } from '../people';
@@ -326,15 +326,12 @@ export function RetentionPanel(): JSX.Element {
               state.reload();
             }}
           >
-            <Field label="Reason" hint="Kept in the audit trail with the change.">
-              <input
-                name="legal-hold-reason"
-                required
-                minLength={3}
-                value={reason}
-                onInput={(e) => setReason((e.target as HTMLInputElement).value)}
-              />
-            </Field>
+            <ReasonField
+              value={reason}
+              onChange={setReason}
+              name="legal-hold-reason"
+              hint="Kept in the audit trail with the change."
+            />
           </Form>
         </div>
       )}

@@ -21,10 +21,11 @@ import {
   Mono,
   Notice,
   Page,
+  ReasonField,
+  short,
   Table,
   Tabs,
   Time,
-  short,
   useAsync,
   usePoll,
 } from '../ui';
@@ -533,14 +534,7 @@ function DisconnectForm(props: { c: Connection; done: () => void }): JSX.Element
       }}
     >
       <p>Every future assumption stops at once. This cannot be undone; connect again instead.</p>
-      <Field label="Reason">
-        <input
-          required
-          minLength={3}
-          value={reason}
-          onInput={(e) => setReason((e.target as HTMLInputElement).value)}
-        />
-      </Field>
+      <ReasonField value={reason} onChange={setReason} />
     </Form>
   );
 }

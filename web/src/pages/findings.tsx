@@ -17,6 +17,7 @@ import {
   Mono,
   Notice,
   Page,
+  ReasonField,
   Table,
   Time,
   useAsync,
@@ -214,17 +215,11 @@ function FindingDetail(props: { id: string }): JSX.Element {
                   state.reload();
                 }}
               >
-                <Field
-                  label="Reason"
+                <ReasonField
+                  value={reason}
+                  onChange={setReason}
                   hint="Why this finding is accepted for now (needs author in its domain)."
-                >
-                  <input
-                    required
-                    minLength={3}
-                    value={reason}
-                    onInput={(e) => setReason((e.target as HTMLInputElement).value)}
-                  />
-                </Field>
+                />
                 <Field label="Until" hint="It reopens by itself when the suppression expires.">
                   <input
                     type="date"

@@ -18,16 +18,16 @@ import {
   CopyBlock,
   Dialog,
   Dl,
-  Field,
   Form,
   Json,
   Mono,
   Notice,
   Page,
+  ReasonField,
+  short,
   Table,
   Tabs,
   Time,
-  short,
   useAsync,
   usePoll,
 } from '../ui';
@@ -521,14 +521,7 @@ function RevokeForm(props: { planId: string; done: () => void }): JSX.Element {
         props.done();
       }}
     >
-      <Field label="Reason">
-        <input
-          required
-          minLength={3}
-          value={reason}
-          onInput={(e) => setReason((e.target as HTMLInputElement).value)}
-        />
-      </Field>
+      <ReasonField value={reason} onChange={setReason} />
     </Form>
   );
 }
@@ -723,14 +716,7 @@ function RollbackForm(props: { executionId: string }): JSX.Element {
         A rollback is a plan of its own: it restores the captured before-state of each reversible
         action and must be approved like any plan.
       </p>
-      <Field label="Reason">
-        <input
-          required
-          minLength={3}
-          value={reason}
-          onInput={(e) => setReason((e.target as HTMLInputElement).value)}
-        />
-      </Field>
+      <ReasonField value={reason} onChange={setReason} />
     </Form>
   );
 }
