@@ -1,7 +1,7 @@
 // What the commands that talk to a server share: the CLI's HTTPS client (src/cli/client.ts, with
 // AXIOM_TOKEN or the stored `axiom login` session) for the length of one command, and the check of
 // an id argument before anything is sent, and the lookup of a person by e-mail or a facility by slug.
-import { Option } from 'commander';
+import { Option, type Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { AppError } from '../errors.js';
 import { clientFor } from './client.js';
@@ -129,3 +129,17 @@ export const urlOption = (): Option =>
     '--url <url>',
     'the server (default AXIOM_URL, else the stored session’s, else https://localhost:8443)',
   );
+
+/** The paging options of a listing by ARN: page size, --cursor, --all, --json and --url. */
+export function arnPaging(c: Command, what: string, url: Option): Command {
+  return c
+    .option(
+      '--limit <n>',
+      `${what} per page, 1 to 1000 (default 100)`,
+      wholeNumber('--limit', 1000),
+    )
+    .option('--cursor <arn>', 'the next page (printed after a page that has more)')
+    .option('--all', 'every page')
+    .option('--json', 'machine output')
+    .addOption(url);
+}

@@ -14,6 +14,7 @@ import { registerSandboxCommands } from './commands/sandbox.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerAuthCommands } from './commands/auth.js';
 import { registerCloudCommands } from './commands/cloud.js';
+import { registerScanCommands } from './commands/scans.js';
 import { registerCheckCommands } from './commands/checks.js';
 import { registerChangeRequestCommands } from './commands/change-requests.js';
 import { registerRecordCommands } from './commands/records.js';
@@ -69,6 +70,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerAuditCommands(program, ctx, lazy);
   registerAuthCommands(program, ctx, lazy);
   registerCloudCommands(program, ctx, lazy);
+  registerScanCommands(program, ctx, lazy);
   registerFindingCommands(program, ctx, lazy);
   registerPlanCommands(program, ctx, lazy);
   registerChangeRequestCommands(program, ctx, lazy);

@@ -5,7 +5,7 @@
 // the agent records them (api.scan_start, scan_claim, scan_finish); `axiom scan --connection` itself
 // runs a real scan against the sandbox in test/cloud/http.test.ts.
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Scan } from '../../src/cli/commands/cloud.js';
+import type { Scan } from '../../src/cli/commands/scans.js';
 import {
   agentSession,
   createFacility,
