@@ -19,6 +19,7 @@ import { registerCheckCommands } from './commands/checks.js';
 import { registerChangeRequestCommands } from './commands/change-requests.js';
 import { registerRecordCommands } from './commands/records.js';
 import { registerSignatureCommands } from './commands/signatures.js';
+import { registerSsoCommands } from './commands/sso-setup.js';
 import { registerFindingCommands } from './commands/findings.js';
 import { registerOrganizationCommands } from './commands/organization.js';
 import { registerOrgSettingsCommands } from './commands/org-settings.js';
@@ -78,6 +79,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerSignatureCommands(program, ctx, lazy);
   registerCheckCommands(program, ctx, lazy);
   registerOrgSettingsCommands(program, ctx, lazy);
+  registerSsoCommands(program, ctx, lazy);
   registerOrganizationCommands(program, ctx, lazy);
   return program;
 }
