@@ -19,6 +19,7 @@ import {
   type AxiomClient,
 } from '../client.js';
 import type { CliContext, Lazy } from '../main.js';
+import { urlOption, uuidArg } from '../api.js';
 import { readAll } from '../signing.js';
 
 interface Whoami {
@@ -240,7 +241,7 @@ function registerSessionCommands(
         : 'your sessions and API tokens in force; --all adds revoked and expired ones',
     )
     .option('--all', 'also the revoked and expired ones')
-    .option('--url <url>', 'the server (default AXIOM_URL, else the stored session’s)')
+    .addOption(urlOption())
     .option('--json', 'machine output')
     .action(async (opts: { all?: boolean; url?: string; json?: boolean }) => {
       const { sessions } = await withClient(ctx, lazy, opts.url, (c) =>
@@ -275,27 +276,26 @@ function registerSessionCommands(
     .command('revoke <id>')
     .description(`revoke a ${what} (yours, or anyone's in the organization as an administrator)`)
     .option('--reason <text>', 'why', 'revoked from the command line')
-    .option('--url <url>', 'the server (default AXIOM_URL, else the stored session’s)')
+    .addOption(urlOption())
     .option('--json', 'machine output')
     .action(async (id: string, opts: { reason: string; url?: string; json?: boolean }) => {
-      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id))
-        throw usage(`${id} is not an id (a UUID): axiom ${parent.name()} list`, 'invalid_id');
+      const sid = uuidArg(id);
       await withClient(ctx, lazy, opts.url, async (c) => {
         if (tokens) {
           // Only a token by this name: a session id given to `token revoke` is refused, not revoked.
           const { sessions } = await c.call<{ sessions: SessionRow[] }>('GET', '/api/v1/sessions');
-          const mine = sessions.find((s) => s.id === id.toLowerCase());
+          const mine = sessions.find((s) => s.id === sid);
           if (mine && mine.kind !== 'api_token')
             throw usage(
               `${id} is a ${mine.kind} session, not an API token: axiom session revoke`,
               'not_a_token',
             );
         }
-        const r = await c.call<unknown>('POST', `/api/v1/sessions/${id.toLowerCase()}/revoke`, {
+        const r = await c.call<unknown>('POST', `/api/v1/sessions/${sid}/revoke`, {
           body: { reason: opts.reason },
         });
         if (opts.json) ctx.io.json(r);
-        else ctx.io.out(`revoked ${tokens ? 'API token' : 'session'} ${id.toLowerCase()}`);
+        else ctx.io.out(`revoked ${tokens ? 'API token' : 'session'} ${sid}`);
       });
     });
 }
