@@ -389,10 +389,14 @@ describe('axiom token list|revoke and axiom session list|revoke', () => {
     );
     expect(events.rows.map((e) => e.reason)).toEqual(['job retired']);
 
-    // `session revoke` ends the CLI's own sign-in too.
+    // `session revoke` ends the CLI's own sign-in too, and forgets the stored session like logout.
     const own = await axiom(['session', 'revoke', signIn.id], d);
     expect(own.code, own.stderr).toBe(0);
-    expect((await axiom(['whoami'], d)).code).toBe(2);
+    expect(own.stdout).toContain('it was this sign-in: signed out');
+    expect(fs.existsSync(path.join(d.AXIOM_DATA_DIR, 'cli-session'))).toBe(false);
+    const after = await axiom(['whoami'], d);
+    expect(after.code).toBe(2);
+    expect(after.stderr).toMatch(/not signed in/);
   });
 });
 

@@ -281,21 +281,27 @@ function registerSessionCommands(
     .action(async (id: string, opts: { reason: string; url?: string; json?: boolean }) => {
       const sid = uuidArg(id);
       await withClient(ctx, lazy, opts.url, async (c) => {
-        if (tokens) {
-          // Only a token by this name: a session id given to `token revoke` is refused, not revoked.
-          const { sessions } = await c.call<{ sessions: SessionRow[] }>('GET', '/api/v1/sessions');
-          const mine = sessions.find((s) => s.id === sid);
-          if (mine && mine.kind !== 'api_token')
-            throw usage(
-              `${id} is a ${mine.kind} session, not an API token: axiom session revoke`,
-              'not_a_token',
-            );
-        }
+        const { sessions } = await c.call<{ sessions: SessionRow[] }>('GET', '/api/v1/sessions');
+        const mine = sessions.find((s) => s.id === sid);
+        // Only a token by this name: a session id given to `token revoke` is refused, not revoked.
+        if (tokens && mine && mine.kind !== 'api_token')
+          throw usage(
+            `${id} is a ${mine.kind} session, not an API token: axiom session revoke`,
+            'not_a_token',
+          );
         const r = await c.call<unknown>('POST', `/api/v1/sessions/${sid}/revoke`, {
           body: { reason: opts.reason },
         });
+        // Revoking the session this command signed in with is signing out: forget the stored one
+        // too (unless the credentials came from AXIOM_TOKEN, which this command does not own).
+        const signedOut = mine?.current === true && !ctx.env.AXIOM_TOKEN;
+        if (signedOut) forgetSession(lazy.config().dataDir);
         if (opts.json) ctx.io.json(r);
-        else ctx.io.out(`revoked ${tokens ? 'API token' : 'session'} ${sid}`);
+        else {
+          ctx.io.out(`revoked ${tokens ? 'API token' : 'session'} ${sid}`);
+          if (signedOut)
+            ctx.io.out('it was this sign-in: signed out (axiom login to sign in again)');
+        }
       });
     });
 }
