@@ -152,6 +152,33 @@ describe('axiom plan and axiom execution', () => {
     expect(self.code).toBe(2);
     expect(self.stderr).toMatch(/requires review in security.*missing_grant/);
 
+    // The key rotation can wait: a second version without step 2, before anyone signs.
+    for (const bad of ['3', '1,2', 'two', '0'])
+      expect(
+        (await axiom(proposer, ['plan', 'revise', plan.id, '--drop-step', bad, '--reason', 'r']))
+          .code,
+      ).toBe(2);
+    const revised = await axiom(proposer, [
+      'plan',
+      'revise',
+      plan.id,
+      '--drop-step',
+      '2',
+      '--reason',
+      'the key rotation waits for the next window',
+      '--json',
+    ]);
+    expect(revised.stderr).toBe('');
+    const v2 = JSON.parse(revised.stdout) as {
+      id: string;
+      version: number;
+      state: string;
+      content: { steps: Array<{ actionId: string }>; blast_radius: { total: number } };
+    };
+    expect(v2).toMatchObject({ id: plan.id, version: 2, state: 'in_review' });
+    expect(v2.content.steps.map((x) => x.actionId)).toEqual(['s3.put_bucket_public_access_block']);
+    expect(v2.content.blast_radius.total).toBeGreaterThanOrEqual(1);
+
     const dry = await axiom(w.reviewer, ['execution', 'dry-run', plan.id, '--json']);
     expect(dry.code).toBe(0);
     expect(JSON.parse(dry.stdout)).toMatchObject({ ok: true });

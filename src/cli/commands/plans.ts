@@ -1,4 +1,4 @@
-// `axiom plan list|show|create|approve|reject|revoke-approval`, `axiom execution
+// `axiom plan list|show|create|revise|approve|reject|revoke-approval`, `axiom execution
 // list|start|show|rollback|dry-run` and `axiom memory`, through the HTTPS API (docs/cli.md,
 // docs/execution.md). Approving or rejecting is an e-signature: the CLI asks for a challenge on the
 // plan's change request and answers it with the password (read from the terminal or
@@ -21,7 +21,7 @@ interface Plan {
   created_at: string;
   content: {
     steps: Array<{ actionId: string; resourceArn: string }>;
-    blast_radius: { total: number; class: string };
+    blast_radius: { total: number; class: string; resources?: string[] };
     rollback_summary?: string[];
     rollback_of?: string | null;
   };
@@ -60,6 +60,47 @@ interface ExecutionRow {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
+}
+
+/**
+ * A plan's stored content as the API takes a new version of it, without the steps numbered in `drop`
+ * (from 1): the computed fields (account, risk tier, approvals, the blast radius's count and class) are
+ * left to the database, which derives them again. The blast radius keeps every resource it listed but
+ * the dropped steps' own ones (dependents stay: a larger radius is the safe side).
+ */
+export function withoutSteps(content: Plan['content'], drop: Set<number>): Record<string, unknown> {
+  const steps = content.steps;
+  for (const n of drop)
+    if (!Number.isInteger(n) || n < 1 || n > steps.length)
+      throw new AppError('invalid_input', `the plan has steps 1 to ${steps.length}; no step ${n}`, {
+        reason: 'usage',
+      });
+  if (drop.size >= steps.length)
+    throw new AppError('invalid_input', 'a plan keeps at least one step; reject it instead', {
+      reason: 'usage',
+    });
+  const keep = (_: unknown, i: number): boolean => !drop.has(i + 1);
+  const kept = steps.filter(keep);
+  const stillTouched = new Set(kept.map((s) => s.resourceArn));
+  const gone = new Set(
+    steps
+      .filter((s, i) => !keep(s, i) && !stillTouched.has(s.resourceArn))
+      .map((s) => s.resourceArn),
+  );
+  const c = content as Plan['content'] & Record<string, unknown>;
+  return {
+    connection_id: c.connection_id,
+    action_class: c.action_class,
+    steps: kept,
+    ...(Array.isArray(c.finding_ids) ? { finding_ids: c.finding_ids } : {}),
+    ...(c.blast_radius?.resources
+      ? { blast_radius: { resources: c.blast_radius.resources.filter((r) => !gone.has(r)) } }
+      : {}),
+    ...(content.rollback_summary
+      ? { rollback_summary: content.rollback_summary.filter(keep) }
+      : {}),
+    ...(c.summary ? { summary: c.summary } : {}),
+  };
 }
 
 function printPlan(ctx: CliContext, p: Plan): void {
@@ -220,6 +261,40 @@ export function registerPlanCommands(program: Command, ctx: CliContext, lazy: La
       },
     );
   }
+
+  plan
+    .command('revise <id>')
+    .description(
+      'a new version without some steps (a plan that has not run); its approvals so far no longer count',
+    )
+    .requiredOption('--drop-step <n,...>', 'the step numbers to leave out (axiom plan show)')
+    .requiredOption('--reason <text>', 'why')
+    .option('--json', 'machine output')
+    .addOption(urlOption())
+    .action(
+      async (id: string, o: { dropStep: string; reason: string; json?: boolean; url?: string }) => {
+        const pid = uuidArg(id);
+        if (!/^\d{1,3}(,\d{1,3})*$/.test(o.dropStep))
+          throw new AppError('invalid_input', '--drop-step is step numbers, e.g. 2 or 2,3', {
+            reason: 'usage',
+          });
+        const drop = new Set(o.dropStep.split(',').map(Number));
+        const p = await withClient(ctx, o.url, async (api) => {
+          const current = await api.call<Plan>('GET', `/api/v1/plans/${pid}`);
+          return await api.call<Plan>('POST', `/api/v1/plans/${pid}/versions`, {
+            content: withoutSteps(current.content, drop),
+            reason: o.reason,
+          });
+        });
+        if (o.json) ctx.io.json(p);
+        else {
+          printPlan(ctx, p);
+          ctx.io.out(
+            `Then: axiom plan approve ${p.id} (the earlier version's approvals do not count)`,
+          );
+        }
+      },
+    );
 
   plan
     .command('revoke-approval <id>')
