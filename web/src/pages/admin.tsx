@@ -4,6 +4,7 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, ApiError } from '../api';
 import type { Route } from '../router';
+import { SingleSignOn } from './sso';
 import { href, navigate } from '../router';
 import { useSession } from '../session';
 import type { Facility, GrantRow, Principal, RecordVersion } from '../types';
@@ -566,66 +567,6 @@ function Alerts(): JSX.Element {
   );
 }
 
-function SingleSignOn(): JSX.Element {
-  const domains = useAsync(
-    () =>
-      api.get<{ domains: Array<{ domain: string; verified_at: string | null }> }>(
-        '/api/v1/domains',
-      ),
-    [],
-  );
-  const providers = useAsync(
-    () =>
-      api.get<{
-        providers: Array<{
-          id: string;
-          kind: string;
-          name: string;
-          issuer: string | null;
-          disabled_at: string | null;
-        }>;
-      }>('/api/v1/sso-providers'),
-    [],
-  );
-  return (
-    <>
-      <h3>Verified e-mail domains</h3>
-      <Async state={domains} what="domains">
-        {(d) => (
-          <Table
-            rows={d.domains}
-            rowKey={(x) => x.domain}
-            empty="No domains: just-in-time provisioning is off."
-            columns={[
-              { label: 'Domain', render: (x) => x.domain },
-              { label: 'Verified', render: (x) => <Time at={x.verified_at} /> },
-            ]}
-          />
-        )}
-      </Async>
-      <h3>Identity providers</h3>
-      <Async state={providers} what="providers">
-        {(d) => (
-          <Table
-            rows={d.providers}
-            rowKey={(x) => x.id}
-            empty="No identity provider configured (growth tier and above)."
-            columns={[
-              { label: 'Name', render: (x) => x.name },
-              { label: 'Protocol', render: (x) => x.kind.toUpperCase() },
-              { label: 'Issuer', render: (x) => x.issuer ?? '—' },
-              {
-                label: 'Status',
-                render: (x) => <Badge value={x.disabled_at ? 'disabled' : 'active'} />,
-              },
-            ]}
-          />
-        )}
-      </Async>
-    </>
-  );
-}
-
 export function AdminPage(props: { route: Route }): JSX.Element {
   const tab = props.route.query.get('tab') ?? 'people';
   const facilities = useAsync(() => api.get<{ facilities: Facility[] }>('/api/v1/facilities'), []);
@@ -652,7 +593,7 @@ export function AdminPage(props: { route: Route }): JSX.Element {
       {tab === 'facilities' && (
         <Facilities facilities={facilities.data?.facilities ?? []} reload={facilities.reload} />
       )}
-      {tab === 'sso' && <SingleSignOn />}
+      {tab === 'sso' && <SingleSignOn facilities={facilities.data?.facilities ?? []} />}
       {tab === 'alerts' && <Alerts />}
     </Page>
   );
