@@ -27,7 +27,7 @@ import {
   type ActionHandler,
   type Preflight,
 } from './actions/types.js';
-import { planSchema, type ExecutionPlan, type PlanStep } from './params.js';
+import { planSchema, stepTargetProblem, type ExecutionPlan, type PlanStep } from './params.js';
 import { DEFAULT_WAIT, type WaitOptions } from './wait.js';
 
 // ---------- the progress record ----------
@@ -147,7 +147,14 @@ function issuesText(e: z.ZodError): string {
 }
 
 /** Validate a plan (it may come from a job payload): shape, action class, order. */
-export function validatePlan(input: unknown): ExecutionPlan {
+/**
+ * A plan the executor can run, or a typed refusal. `opts.account: 'unknown'` when the caller has no
+ * account to check the steps' ARNs against (a new version checked before the database, which knows it).
+ */
+export function validatePlan(
+  input: unknown,
+  opts: { account: 'check' | 'unknown' } = { account: 'check' },
+): ExecutionPlan {
   const r = planSchema.safeParse(input);
   if (!r.success)
     throw new AppError('invalid_input', `the plan is not valid: ${issuesText(r.error)}`, {
@@ -167,6 +174,14 @@ export function validatePlan(input: unknown): ExecutionPlan {
     const key = `${s.actionId} ${s.resourceArn}`;
     if (seen.has(key))
       throw new AppError('invalid_input', `step ${i} repeats ${key}`, { reason: 'duplicate_step' });
+    // The blast radius and the risk are derived from resourceArn; the action touches what params name.
+    const problem = stepTargetProblem(s, opts.account === 'check' ? plan.accountId : null);
+    if (problem)
+      throw new AppError(
+        'rule_violation',
+        `step ${i} (${s.actionId}): ${problem}: a step acts on the resource it names`,
+        { reason: 'step_target_mismatch' },
+      );
     seen.add(key);
     if (info.reversibility === 'irreversible') irreversibleSeen = true;
     else if (irreversibleSeen)

@@ -97,6 +97,111 @@ export const PARAMS = {
 
 export type ParamsOf<K extends ExecutableActionId> = z.infer<(typeof PARAMS)[K]>;
 
+/** What a step's parameters act on, in an ARN's terms: the service, region ('' for global) and resource. */
+export interface StepTarget {
+  service: string;
+  region: string;
+  resource: string;
+  /** The account the parameters name (the account-level public access block). */
+  account?: string;
+}
+
+/**
+ * The target of an action's (validated) parameters, in the inventory's ARN forms
+ * (src/cloud/collectors.ts, arnFor in src/cloud/inventory.ts). Migration 102 holds the same rule in the
+ * database, which refuses a plan version whose step's resourceArn is not what its params act on.
+ */
+export function stepTarget(actionId: ExecutableActionId, params: unknown): StepTarget {
+  const p = params as Record<string, string>;
+  const r = p.region ?? '';
+  switch (actionId) {
+    case 's3.put_account_public_access_block':
+      return {
+        service: 's3',
+        region: '',
+        resource: 'account-public-access-block',
+        account: p.accountId!,
+      };
+    case 's3.put_bucket_public_access_block':
+    case 's3.enable_default_encryption':
+    case 's3.enable_versioning':
+    case 's3.enable_access_logging':
+      return { service: 's3', region: '', resource: p.bucket! };
+    case 'ec2.revoke_security_group_rule':
+      return { service: 'ec2', region: r, resource: `security-group/${p.groupId!}` };
+    case 'ec2.require_imdsv2':
+    case 'ec2.stop_instance':
+      return { service: 'ec2', region: r, resource: `instance/${p.instanceId!}` };
+    case 'ec2.enable_ebs_default_encryption':
+      return { service: 'ec2', region: r, resource: 'ebs-encryption-by-default' };
+    case 'ec2.disable_snapshot_public':
+    case 'ec2.delete_snapshot':
+      return { service: 'ec2', region: r, resource: `snapshot/${p.snapshotId!}` };
+    case 'ec2.disable_image_public':
+      return { service: 'ec2', region: r, resource: `image/${p.imageId!}` };
+    case 'ec2.snapshot_and_delete_volume':
+    case 'ec2.modify_volume_gp3':
+      return { service: 'ec2', region: r, resource: `volume/${p.volumeId!}` };
+    case 'ec2.release_address':
+      return { service: 'ec2', region: r, resource: `elastic-ip/${p.allocationId!}` };
+    case 'rds.disable_public_access':
+    case 'rds.enable_backups':
+    case 'rds.enable_deletion_protection':
+      // RDS keeps identifiers in lower case; its ARNs do too.
+      return { service: 'rds', region: r, resource: `db:${p.dbInstanceIdentifier!.toLowerCase()}` };
+    case 'rds.disable_snapshot_public':
+      return {
+        service: 'rds',
+        region: r,
+        resource: `snapshot:${p.dbSnapshotIdentifier!.toLowerCase()}`,
+      };
+    case 'cloudtrail.enable_log_validation':
+    case 'cloudtrail.start_logging':
+    case 'cloudtrail.enable_multi_region':
+      return { service: 'cloudtrail', region: r, resource: `trail/${p.trailName!}` };
+    case 'iam.deactivate_access_key':
+      return {
+        service: 'iam',
+        region: '',
+        resource: `user/${p.userName!}/access-key/${p.fingerprint!}`,
+      };
+    case 'iam.update_password_policy':
+      return { service: 'iam', region: '', resource: 'account-password-policy' };
+    case 'kms.enable_key_rotation':
+      return { service: 'kms', region: r, resource: `key/${p.keyId!}` };
+    case 'tags.add_required_tags':
+      return {
+        service: 'ec2',
+        region: r,
+        resource: `${p.resourceId!.startsWith('i-') ? 'instance' : 'volume'}/${p.resourceId!}`,
+      };
+  }
+}
+
+const ARN = /^arn:aws[a-z-]*:([a-z0-9-]+):([a-z0-9-]*):(\d{12})?:(.+)$/;
+
+/**
+ * Why a step's resourceArn is not what its params act on (or is outside `account`, when given), or
+ * null when it is. The params must have been validated against the action's schema.
+ */
+export function stepTargetProblem(
+  step: { actionId: ExecutableActionId; resourceArn: string; params: unknown },
+  account: string | null,
+): string | null {
+  const m = ARN.exec(step.resourceArn);
+  if (!m) return `resourceArn ${step.resourceArn.slice(0, 200)} is not an ARN of a resource`;
+  const [, service, region, arnAccount, resource] = m;
+  if (account !== null && arnAccount !== undefined && arnAccount !== account)
+    return `resourceArn ${step.resourceArn} is in account ${arnAccount}, not the plan's account ${account}`;
+  const t = stepTarget(step.actionId, step.params);
+  if (account !== null && t.account !== undefined && t.account !== account)
+    return "params.accountId is the plan's account";
+  const named = service === 'rds' ? resource!.toLowerCase() : resource;
+  if (service !== t.service || region !== t.region || named !== t.resource)
+    return `resourceArn ${step.resourceArn} is not what its params act on (${t.service} ${t.region ? `${t.region} ` : ''}${t.resource})`;
+  return null;
+}
+
 /** One step of a plan as the executor receives it. */
 export type PlanStep = {
   [K in ExecutableActionId]: {

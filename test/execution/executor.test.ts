@@ -536,6 +536,37 @@ describe('bad input changes nothing', () => {
       [mutate(plan, (p) => (p.accountId = '12345')), 'invalid_input', 'invalid_plan'],
       [mutate(plan, (p) => (p.steps = [])), 'invalid_input', 'invalid_plan'],
       [mutate(plan, (p) => (steps(p)[1] = steps(p)[0]!)), 'invalid_input', 'duplicate_step'],
+      // A step acts on the resource it names: params naming another bucket, instance or region than
+      // resourceArn, or an ARN in another account, would make the blast radius a lie.
+      [
+        mutate(plan, (p) => {
+          (steps(p)[0]!.params as Record<string, unknown>).bucket = 'someone-elses-bucket';
+        }),
+        'rule_violation',
+        'step_target_mismatch',
+      ],
+      [
+        mutate(plan, (p) => {
+          (steps(p)[1]!.params as Record<string, unknown>).instanceId = 'i-0123456789abcdef0';
+        }),
+        'rule_violation',
+        'step_target_mismatch',
+      ],
+      [
+        mutate(plan, (p) => {
+          (steps(p)[2]!.params as Record<string, unknown>).region = 'ap-south-1';
+        }),
+        'rule_violation',
+        'step_target_mismatch',
+      ],
+      [
+        mutate(plan, (p) => {
+          const s = steps(p)[1]!;
+          s.resourceArn = (s.resourceArn as string).replace(env.accountId, '999999999999');
+        }),
+        'rule_violation',
+        'step_target_mismatch',
+      ],
       [{ ...plan, steps: [...plan.steps, cost.step] }, 'rule_violation', 'action_class_mismatch'],
       [
         { ...plan, actionClass: 'cost', steps: [cost.step, stop.step] },

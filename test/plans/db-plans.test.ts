@@ -160,6 +160,77 @@ describe('proposing a plan', () => {
     );
   });
 
+  it('refuses a step whose params act on another resource than its resourceArn, on every path', async () => {
+    const t = db();
+    type Step = { actionId: string; resourceArn: string; params: Record<string, unknown> };
+    const withStep = (f: (s: Step) => void, cls = 'security'): Record<string, unknown> => {
+      const p = bucketPlan(w, 1, { cls });
+      f((p.steps as Step[])[0]!);
+      return p;
+    };
+    const eip = (arnAccount: string) => (s: Step) => {
+      s.actionId = 'ec2.release_address';
+      s.resourceArn = `arn:aws:ec2:us-east-1:${arnAccount}:elastic-ip/eipalloc-0123456789abcdef0`;
+      s.params = { region: 'us-east-1', allocationId: 'eipalloc-0123456789abcdef0' };
+    };
+    const bad: Array<[string, Record<string, unknown>, RegExp]> = [
+      // The approvers would see a harmless bucket in the blast radius; the executor would block
+      // another one.
+      [
+        'another bucket',
+        withStep((s) => (s.params.bucket = 'production-data')),
+        /resourceArn arn:aws:s3:::bucket-\S+ is not what its params act on \(s3 production-data\)/,
+      ],
+      [
+        'another region',
+        withStep((s) => {
+          eip(w.accountId)(s);
+          s.params.region = 'eu-west-1';
+        }, 'cost'),
+        /not what its params act on \(ec2 eu-west-1 elastic-ip/,
+      ],
+      ['another account', withStep(eip('999999999999'), 'cost'), /in account 999999999999/],
+      [
+        'no identifying parameter',
+        withStep((s) => delete s.params.bucket),
+        /params do not name the resource/,
+      ],
+      [
+        "another account's public access block",
+        withStep((s) => {
+          s.actionId = 's3.put_account_public_access_block';
+          s.resourceArn = 'arn:aws:s3::999999999999:account-public-access-block';
+          s.params = { accountId: '999999999999' };
+        }),
+        /account 999999999999/,
+      ],
+    ];
+    for (const [what, content, message] of bad) {
+      const e = await refused(
+        propose(t, w.author.caller, w, content),
+        'rule_violation',
+        'step_target_mismatch',
+      );
+      expect(e.message, what).toMatch(message);
+      expect(e.message).toMatch(/^step 0 \(\S+\): .*: a step acts on the resource it names$/);
+    }
+    // The same step in a new version of a plan: refused, and the plan and its change request stay.
+    const v1 = await propose(t, w.author.caller, w, bucketPlan(w, 1));
+    await refused(
+      t.api.call('plan_revise', w.author.caller, v1.id, bad[0]![1], 'harmless, trust me'),
+      'rule_violation',
+      'step_target_mismatch',
+    );
+    const after = await t.api.call<Plan>('plan_get', w.author.caller, v1.id);
+    expect(after).toMatchObject({ version: 1, state: 'in_review', record_hash: v1.record_hash });
+    expect(after.change_request).toMatchObject({ id: v1.change_request.id, state: 'in_review' });
+    // Consistent steps in every ARN form still pass (the other forms: test/plans/execution-e2e).
+    const ok = await propose(t, w.author.caller, w, withStep(eip(w.accountId), 'cost'));
+    expect(ok.content.blast_radius.resources).toContain(
+      `arn:aws:ec2:us-east-1:${w.accountId}:elastic-ip/eipalloc-0123456789abcdef0`,
+    );
+  });
+
   it('raises the class with the blast radius: moderate is medium, broad is high (cap permitting)', async () => {
     const t = db();
     const w2 = await planWorld(t);

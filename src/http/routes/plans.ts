@@ -107,18 +107,22 @@ export function registerPlanRoutes(app: FastifyInstance, deps: HttpDeps): void {
     params: idParams,
     body: z.object({ content: planContent, reason: z.string().min(3).max(2000) }).strict(),
     handler: async ({ params, body, caller }) => {
-      // The executor's own validation of the steps (parameters per action), before the database's.
-      validatePlan({
-        planId: params.id,
-        accountId: '000000000000',
-        actionClass: body.content.action_class,
-        steps: body.content.steps.map((s) => ({
-          actionId: s.actionId,
-          resourceArn: s.resourceArn,
-          params: s.params,
-          approvedState: s.approvedState ?? null,
-        })),
-      });
+      // The executor's own validation of the steps (parameters per action), before the database's;
+      // the account is the connection's, which the database checks the steps' ARNs against.
+      validatePlan(
+        {
+          planId: params.id,
+          accountId: '000000000000',
+          actionClass: body.content.action_class,
+          steps: body.content.steps.map((s) => ({
+            actionId: s.actionId,
+            resourceArn: s.resourceArn,
+            params: s.params,
+            approvedState: s.approvedState ?? null,
+          })),
+        },
+        { account: 'unknown' },
+      );
       return await api.call('plan_revise', caller, params.id, body.content, body.reason);
     },
   });
