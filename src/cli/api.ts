@@ -1,11 +1,13 @@
 // What the commands that talk to a server share: the CLI's HTTPS client (src/cli/client.ts, with
 // AXIOM_TOKEN or the stored `axiom login` session) for the length of one command, and the check of
 // an id argument before anything is sent, and the lookup of a person by e-mail or a facility by slug.
+import fs from 'node:fs';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { AppError } from '../errors.js';
 import { clientFor } from './client.js';
 import type { CliContext } from './main.js';
+import { readAll } from './signing.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -142,4 +144,42 @@ export function arnPaging(c: Command, what: string, url: Option): Command {
     .option('--all', 'every page')
     .option('--json', 'machine output')
     .addOption(url);
+}
+
+/**
+ * A JSON object from `file`, or from standard input for `-` (`flag` names the option in messages),
+ * at most `maxBytes`; refused before any request otherwise.
+ */
+export async function readJsonObject(
+  ctx: CliContext,
+  file: string,
+  flag: string,
+  maxBytes: number,
+): Promise<Record<string, unknown>> {
+  const tooLarge = `${flag} is larger than ${maxBytes / 1024} KiB`;
+  let text: string;
+  try {
+    if (file === '-') text = await readAll(ctx.stdin ?? process.stdin);
+    else {
+      if (fs.statSync(file).size > maxBytes) throw new RangeError();
+      text = fs.readFileSync(file, 'utf8');
+    }
+  } catch (e) {
+    throw new AppError(
+      'invalid_input',
+      e instanceof RangeError ? tooLarge : `${flag} ${file} cannot be read`,
+      { reason: 'usage' },
+    );
+  }
+  if (Buffer.byteLength(text) > maxBytes)
+    throw new AppError('invalid_input', tooLarge, { reason: 'usage' });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new AppError('invalid_input', `${flag}: not valid JSON`, { reason: 'usage' });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new AppError('invalid_input', `${flag}: a JSON object is expected`, { reason: 'usage' });
+  return parsed as Record<string, unknown>;
 }

@@ -179,6 +179,68 @@ describe('axiom plan and axiom execution', () => {
     expect(v2.content.steps.map((x) => x.actionId)).toEqual(['s3.put_bucket_public_access_block']);
     expect(v2.content.blast_radius.total).toBeGreaterThanOrEqual(1);
 
+    // Other edits: the content of `plan show --json`, edited, from standard input. The fields the
+    // database derives (risk tier, approvals, the blast radius's count) may stay in the file: they
+    // are derived again, not believed.
+    const shownV2 = JSON.parse(
+      (await axiom(proposer, ['plan', 'show', plan.id, '--json'])).stdout,
+    ) as { content: Record<string, unknown> & { rollback_summary: string[] } };
+    const undo = `${shownV2.content.rollback_summary[0]!}  # checked by hand`;
+    const edited = {
+      ...shownV2.content,
+      rollback_summary: [undo],
+      risk_tier: 'low',
+      required_approvals: 0,
+    };
+    const v3 = await axiom(
+      proposer,
+      [
+        'plan',
+        'revise',
+        plan.id,
+        '--content-file',
+        '-',
+        '--reason',
+        'say how to undo it',
+        '--json',
+      ],
+      JSON.stringify(edited),
+    );
+    expect(v3.stderr).toBe('');
+    expect(JSON.parse(v3.stdout)).toMatchObject({
+      version: 3,
+      required_approvals: 1,
+      content: {
+        rollback_summary: [undo],
+        required_approvals: 1,
+      },
+    });
+    // Refused before or by the server, and the plan stays at version 3: both options or neither,
+    // not JSON, a misspelt field, and a step whose params act on another bucket than it names.
+    const steps = shownV2.content.steps as Array<{ params: Record<string, unknown> }>;
+    const otherBucket = {
+      ...shownV2.content,
+      steps: [{ ...steps[0], params: { ...steps[0]!.params, bucket: 'someone-elses-bucket' } }],
+    };
+    for (const [args, stdin, message] of [
+      [['--drop-step', '1', '--content-file', '-'], '{}', /one of --drop-step and --content-file/],
+      [[], undefined, /one of --drop-step and --content-file/],
+      [['--content-file', '-'], 'not json', /not valid JSON/],
+      [['--content-file', '-'], JSON.stringify({ ...edited, stpes: [] }), /stpes/],
+      [['--content-file', '-'], JSON.stringify(otherBucket), /step_target_mismatch/],
+    ] as Array<[string[], string | undefined, RegExp]>) {
+      const r = await axiom(
+        proposer,
+        ['plan', 'revise', plan.id, ...args, '--reason', 'refused', '--json'],
+        stdin,
+      );
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(
+      await t.api.call<{ version: number }>('plan_get', w.reviewer.caller, plan.id),
+    ).toMatchObject({ version: 3 });
+
     const dry = await axiom(w.reviewer, ['execution', 'dry-run', plan.id, '--json']);
     expect(dry.code).toBe(0);
     expect(JSON.parse(dry.stdout)).toMatchObject({ ok: true });

@@ -5,7 +5,7 @@
 // --password-stdin); plans whose signing policy needs a security key are signed in the dashboard.
 import type { Command } from 'commander';
 import { AppError } from '../../errors.js';
-import { facilityRef, urlOption, uuidArg, withClient } from '../api.js';
+import { facilityRef, readJsonObject, urlOption, uuidArg, withClient } from '../api.js';
 import { signChangeRequest } from '../signing.js';
 import type { CliContext, Lazy } from '../main.js';
 
@@ -62,11 +62,38 @@ interface ExecutionRow {
   finished_at: string | null;
 }
 
+/** The largest plan content the CLI sends (the API's default body limit is 1 MiB). */
+const MAX_PLAN_CONTENT_BYTES = 1024 * 1024 - 4096;
+
+/** What the database derives in a plan's content, never taken from a caller (070's plan_content). */
+const DERIVED = [
+  'account_id',
+  'risk_tier',
+  'required_approvals',
+  'rollback_verified',
+  'rollback_of',
+];
+
 /**
- * A plan's stored content as the API takes a new version of it, without the steps numbered in `drop`
- * (from 1): the computed fields (account, risk tier, approvals, the blast radius's count and class) are
- * left to the database, which derives them again. The blast radius keeps every resource it listed but
- * the dropped steps' own ones (dependents stay: a larger radius is the safe side).
+ * A plan's content (as `axiom plan show --json` prints it, edited or not) as the API takes a new
+ * version of it: the fields the database derives (account, risk tier, approvals, rollback
+ * verification, the blast radius's count and class) are left out, to be derived again; anything else
+ * goes as it is, so a misspelt field is refused by the server rather than dropped here.
+ */
+export function revisable(content: Record<string, unknown>): Record<string, unknown> {
+  const out = Object.fromEntries(Object.entries(content).filter(([k]) => !DERIVED.includes(k)));
+  const radius = content.blast_radius as { resources?: unknown } | undefined;
+  if (radius && typeof radius === 'object') {
+    if (radius.resources === undefined) delete out.blast_radius;
+    else out.blast_radius = { resources: radius.resources };
+  }
+  return out;
+}
+
+/**
+ * A plan's stored content as the API takes a new version of it (revisable), without the steps
+ * numbered in `drop` (from 1). The blast radius keeps every resource it listed but the dropped steps'
+ * own ones (dependents stay: a larger radius is the safe side).
  */
 export function withoutSteps(content: Plan['content'], drop: Set<number>): Record<string, unknown> {
   const steps = content.steps;
@@ -87,20 +114,12 @@ export function withoutSteps(content: Plan['content'], drop: Set<number>): Recor
       .filter((s, i) => !keep(s, i) && !stillTouched.has(s.resourceArn))
       .map((s) => s.resourceArn),
   );
-  const c = content as Plan['content'] & Record<string, unknown>;
-  return {
-    connection_id: c.connection_id,
-    action_class: c.action_class,
-    steps: kept,
-    ...(Array.isArray(c.finding_ids) ? { finding_ids: c.finding_ids } : {}),
-    ...(c.blast_radius?.resources
-      ? { blast_radius: { resources: c.blast_radius.resources.filter((r) => !gone.has(r)) } }
-      : {}),
-    ...(content.rollback_summary
-      ? { rollback_summary: content.rollback_summary.filter(keep) }
-      : {}),
-    ...(c.summary ? { summary: c.summary } : {}),
-  };
+  const out = revisable(content as unknown as Record<string, unknown>);
+  out.steps = kept;
+  if (content.blast_radius?.resources)
+    out.blast_radius = { resources: content.blast_radius.resources.filter((r) => !gone.has(r)) };
+  if (content.rollback_summary) out.rollback_summary = content.rollback_summary.filter(keep);
+  return out;
 }
 
 function printPlan(ctx: CliContext, p: Plan): void {
@@ -265,24 +284,49 @@ export function registerPlanCommands(program: Command, ctx: CliContext, lazy: La
   plan
     .command('revise <id>')
     .description(
-      'a new version without some steps (a plan that has not run); its approvals so far no longer count',
+      'a new version of a plan that has not run, without some steps or with edited content; its approvals so far no longer count',
     )
-    .requiredOption('--drop-step <n,...>', 'the step numbers to leave out (axiom plan show)')
+    .option('--drop-step <n,...>', 'the step numbers to leave out (axiom plan show)')
+    .option(
+      '--content-file <file>',
+      'the new content as JSON (`-` for standard input): the content of axiom plan show ID --json, edited',
+    )
     .requiredOption('--reason <text>', 'why')
     .option('--json', 'machine output')
     .addOption(urlOption())
     .action(
-      async (id: string, o: { dropStep: string; reason: string; json?: boolean; url?: string }) => {
+      async (
+        id: string,
+        o: {
+          dropStep?: string;
+          contentFile?: string;
+          reason: string;
+          json?: boolean;
+          url?: string;
+        },
+      ) => {
         const pid = uuidArg(id);
-        if (!/^\d{1,3}(,\d{1,3})*$/.test(o.dropStep))
+        if ((o.dropStep === undefined) === (o.contentFile === undefined))
+          throw new AppError('invalid_input', 'give one of --drop-step and --content-file', {
+            reason: 'usage',
+          });
+        if (o.dropStep !== undefined && !/^\d{1,3}(,\d{1,3})*$/.test(o.dropStep))
           throw new AppError('invalid_input', '--drop-step is step numbers, e.g. 2 or 2,3', {
             reason: 'usage',
           });
-        const drop = new Set(o.dropStep.split(',').map(Number));
+        const edited =
+          o.contentFile === undefined
+            ? undefined
+            : revisable(
+                await readJsonObject(ctx, o.contentFile, '--content-file', MAX_PLAN_CONTENT_BYTES),
+              );
+        const drop = new Set((o.dropStep ?? '').split(',').map(Number));
         const p = await withClient(ctx, o.url, async (api) => {
-          const current = await api.call<Plan>('GET', `/api/v1/plans/${pid}`);
+          const content =
+            edited ??
+            withoutSteps((await api.call<Plan>('GET', `/api/v1/plans/${pid}`)).content, drop);
           return await api.call<Plan>('POST', `/api/v1/plans/${pid}/versions`, {
-            content: withoutSteps(current.content, drop),
+            content,
             reason: o.reason,
           });
         });

@@ -2,12 +2,17 @@
 // configurations with their autonomy tier, signing policies) through the HTTPS API (docs/cli.md). A
 // record is never edited: proposing opens a change request for a new version, which takes effect
 // only once it is approved (`axiom change-request ...`). The database decides who may read or author.
-import fs from 'node:fs';
 import type { Command } from 'commander';
 import { AppError } from '../../errors.js';
-import { type CallApi, facilityRef, urlOption, uuidArg, withClient } from '../api.js';
+import {
+  type CallApi,
+  facilityRef,
+  readJsonObject,
+  urlOption,
+  uuidArg,
+  withClient,
+} from '../api.js';
 import type { CliContext, Lazy } from '../main.js';
-import { readAll } from '../signing.js';
 
 /** The kinds the dashboard offers; the database's registry decides (plans have `axiom plan`). */
 const KINDS = 'policy, check_configuration, facility_configuration, signing_policy';
@@ -51,43 +56,6 @@ const kindArg = (v: string): string => {
     });
   return v;
 };
-
-/** A JSON object from a file, or from standard input for `-`; refused before any request otherwise. */
-async function readContent(ctx: CliContext, file: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    if (file === '-') text = await readAll(ctx.stdin ?? process.stdin);
-    else {
-      if (fs.statSync(file).size > MAX_CONTENT_BYTES) throw new RangeError();
-      text = fs.readFileSync(file, 'utf8');
-    }
-  } catch (e) {
-    throw new AppError(
-      'invalid_input',
-      e instanceof RangeError
-        ? `--content-file is larger than ${MAX_CONTENT_BYTES / 1024} KiB`
-        : `--content-file ${file} cannot be read`,
-      { reason: 'usage' },
-    );
-  }
-  if (Buffer.byteLength(text) > MAX_CONTENT_BYTES)
-    throw new AppError(
-      'invalid_input',
-      `the content is larger than ${MAX_CONTENT_BYTES / 1024} KiB`,
-      {
-        reason: 'usage',
-      },
-    );
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new AppError('invalid_input', 'the content is not valid JSON', { reason: 'usage' });
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw new AppError('invalid_input', 'the content is a JSON object', { reason: 'usage' });
-  return parsed as Record<string, unknown>;
-}
 
 const clip = (v: unknown, n: number): string => {
   const s = JSON.stringify(v);
@@ -210,7 +178,12 @@ export function registerRecordCommands(program: Command, ctx: CliContext, lazy: 
             { reason: 'usage' },
           );
         const item = o.item === undefined ? undefined : uuidArg(o.item);
-        const content = await readContent(ctx, o.contentFile);
+        const content = await readJsonObject(
+          ctx,
+          o.contentFile,
+          '--content-file',
+          MAX_CONTENT_BYTES,
+        );
         const cr = await withClient(ctx, o.url, async (api) => {
           const opened = await api.call<{ id: string; state: string }>(
             'POST',
