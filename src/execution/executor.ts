@@ -147,14 +147,7 @@ function issuesText(e: z.ZodError): string {
 }
 
 /** Validate a plan (it may come from a job payload): shape, action class, order. */
-/**
- * A plan the executor can run, or a typed refusal. `opts.account: 'unknown'` when the caller has no
- * account to check the steps' ARNs against (a new version checked before the database, which knows it).
- */
-export function validatePlan(
-  input: unknown,
-  opts: { account: 'check' | 'unknown' } = { account: 'check' },
-): ExecutionPlan {
+export function validatePlan(input: unknown): ExecutionPlan {
   const r = planSchema.safeParse(input);
   if (!r.success)
     throw new AppError('invalid_input', `the plan is not valid: ${issuesText(r.error)}`, {
@@ -175,7 +168,7 @@ export function validatePlan(
     if (seen.has(key))
       throw new AppError('invalid_input', `step ${i} repeats ${key}`, { reason: 'duplicate_step' });
     // The blast radius and the risk are derived from resourceArn; the action touches what params name.
-    const problem = stepTargetProblem(s, opts.account === 'check' ? plan.accountId : null);
+    const problem = stepTargetProblem(s, plan.accountId);
     if (problem)
       throw new AppError(
         'rule_violation',

@@ -181,20 +181,20 @@ export function stepTarget(actionId: ExecutableActionId, params: unknown): StepT
 const ARN = /^arn:aws[a-z-]*:([a-z0-9-]+):([a-z0-9-]*):(\d{12})?:(.+)$/;
 
 /**
- * Why a step's resourceArn is not what its params act on (or is outside `account`, when given), or
- * null when it is. The params must have been validated against the action's schema.
+ * Why a step's resourceArn is not what its params act on, or is outside the plan's `account`; null
+ * when it is neither. The params must have been validated against the action's schema.
  */
 export function stepTargetProblem(
   step: { actionId: ExecutableActionId; resourceArn: string; params: unknown },
-  account: string | null,
+  account: string,
 ): string | null {
   const m = ARN.exec(step.resourceArn);
   if (!m) return `resourceArn ${step.resourceArn.slice(0, 200)} is not an ARN of a resource`;
   const [, service, region, arnAccount, resource] = m;
-  if (account !== null && arnAccount !== undefined && arnAccount !== account)
+  if (arnAccount !== undefined && arnAccount !== account)
     return `resourceArn ${step.resourceArn} is in account ${arnAccount}, not the plan's account ${account}`;
   const t = stepTarget(step.actionId, step.params);
-  if (account !== null && t.account !== undefined && t.account !== account)
+  if (t.account !== undefined && t.account !== account)
     return "params.accountId is the plan's account";
   const named = service === 'rds' ? resource!.toLowerCase() : resource;
   if (service !== t.service || region !== t.region || named !== t.resource)

@@ -54,7 +54,7 @@ export interface RollbackPlan {
   caveats: string[];
 }
 
-interface CandidateBase {
+export interface CandidateBase {
   checkId: string;
   actionId: ActionId;
   resourceArn: string;
@@ -488,8 +488,24 @@ export function buildCandidate(
   )(finding, opts);
   if ('manual' in built)
     return { ...base, manualReviewRequired: true, reason: built.manual, wouldBe: actionId };
+  return executableCandidate({ ...base, actionId }, r, built.params, built.approvedState);
+}
+
+/**
+ * The executable candidate for an action with these parameters on an inventory resource: what
+ * reviewers read (the exact AWS CLI commands, Terraform, the rollback plan, the verification
+ * checklist) and what the execution needs, all derived from the parameters and the resource. Used for
+ * a finding's candidate and to describe the steps of a revised plan (src/plans/service.ts).
+ */
+export function executableCandidate(
+  base: CandidateBase & { actionId: ExecutableActionId },
+  r: AnyInventoryResource,
+  rawParams: unknown,
+  approvedState: unknown,
+): ExecutableCandidate {
+  const actionId = base.actionId;
   // The same validation the executor applies: a candidate never carries a bad step.
-  const params = (PARAMS[actionId] as { parse(x: unknown): unknown }).parse(built.params);
+  const params = (PARAMS[actionId] as { parse(x: unknown): unknown }).parse(rawParams);
   const info = ACTIONS[actionId];
   const handler = HANDLERS[actionId] as {
     permissions(p: unknown, a: string): PermissionNeed[];
@@ -529,7 +545,7 @@ export function buildCandidate(
       expectedRecoveryTime: info.expectedRecoveryTime,
       // The strategy from the state the approvers saw (the executor restates it from the
       // pre-flight capture).
-      strategy: handler.rollbackStrategy(params, { state: built.approvedState, capture: null }),
+      strategy: handler.rollbackStrategy(params, { state: approvedState, capture: null }),
       caveats: info.caveats,
     },
     verification: preview.verification,
@@ -543,7 +559,7 @@ export function buildCandidate(
       actionId,
       resourceArn: r.arn,
       params,
-      approvedState: built.approvedState,
+      approvedState,
     } as PlanStep,
   };
 }

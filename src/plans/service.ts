@@ -16,8 +16,10 @@ import { assumeExecutionRole } from '../execution/role.js';
 import type { DataKeys } from '../security/datakeys.js';
 import type { PlanStep } from '../execution/params.js';
 import { assessPlan, type BlastRadius } from './blast-radius.js';
+import { ACTION_FOR_CHECK } from '../execution/catalog.js';
 import {
   buildCandidate,
+  executableCandidate,
   planStepsOf,
   type CandidateOptions,
   type ExecutableCandidate,
@@ -163,21 +165,7 @@ export async function planFromFindings(
       summary: {
         // What reviewers read before they sign (it is part of the signed record): per step, the exact
         // AWS CLI commands, the Terraform equivalent, how it is undone and what is checked afterwards.
-        steps: steps.map((s) => {
-          const c = candidateOf(s);
-          return {
-            actionId: c.actionId,
-            resourceArn: c.resourceArn,
-            resourceId: c.resourceId,
-            region: c.region,
-            checkId: c.checkId,
-            riskTier: c.riskTier,
-            cli: c.cliPreview,
-            terraform: c.terraformPreview,
-            rollback: c.rollbackPlan,
-            verification: c.verification,
-          };
-        }),
+        steps: steps.map((s) => stepSummary(candidateOf(s))),
         blastRadius: {
           touched: assessment.blastRadius.touched,
           dependents: assessment.blastRadius.dependents,
@@ -192,6 +180,128 @@ export async function planFromFindings(
           })),
       },
     },
+  };
+}
+
+/** A new version of a plan's content as a caller gives it (POST /api/v1/plans/:id/versions). */
+export interface PlanRevision {
+  connection_id: string;
+  action_class: 'security' | 'cost' | 'drift';
+  steps: Array<{
+    actionId: string;
+    resourceArn: string;
+    region?: string | undefined;
+    params: Record<string, unknown>;
+    approvedState?: unknown;
+  }>;
+  finding_ids?: string[] | undefined;
+}
+
+/**
+ * Write a new version of a plan that has not run (api.plan_revise) from the steps a caller gives.
+ * What reviewers read and what decides how many must sign is derived here, as for a proposal, never
+ * taken from the caller: the blast radius (touched resources and their dependents over the
+ * connection's stored inventory), the rollback summary and the per-step summary (CLI, Terraform,
+ * rollback, verification) from each step's own parameters. Every step's resource must be in that
+ * inventory. The database then checks the content and decides the risk tier and the approvers.
+ */
+export async function revisePlan<T = unknown>(
+  api: Pick<Api, 'call'>,
+  caller: Caller,
+  planId: string,
+  content: PlanRevision,
+  reason: string,
+): Promise<T> {
+  const current = await api.call<
+    PlanView & { content: { summary?: { steps?: PlanStepSummary[] } } }
+  >('plan_get', caller, planId);
+  const steps = content.steps.map((s) => ({
+    actionId: s.actionId,
+    resourceArn: s.resourceArn,
+    params: s.params,
+    approvedState: s.approvedState ?? null,
+  }));
+  // The executor's own validation (parameters per action, order, each step acting on the resource it
+  // names) against the plan's account, before anything else.
+  const plan = validatePlan({
+    planId,
+    accountId: current.content.account_id,
+    actionClass: content.action_class,
+    steps,
+  });
+  const inventory = await loadInventory(api, caller, content.connection_id);
+  const byArn = new Map(inventory.map((r) => [r.arn, r]));
+  const before = current.content.summary?.steps ?? [];
+  const described = plan.steps.map((s) => {
+    const r = byArn.get(s.resourceArn);
+    if (!r)
+      throw new AppError(
+        'not_found',
+        `${s.resourceArn} is not in the connection's inventory: a plan acts on scanned resources`,
+        { reason: 'resource_not_found' },
+      );
+    const checkId =
+      before.find((b) => b.actionId === s.actionId && b.resourceArn === s.resourceArn)?.checkId ??
+      Object.entries(ACTION_FOR_CHECK).find(([, a]) => a === s.actionId)?.[0] ??
+      s.actionId;
+    return executableCandidate(
+      {
+        checkId,
+        actionId: s.actionId,
+        resourceArn: r.arn,
+        resourceType: r.type,
+        resourceId: r.resourceId,
+        accountId: r.accountId,
+        region: r.region,
+      },
+      r,
+      s.params,
+      s.approvedState,
+    );
+  });
+  const assessment = assessPlan(plan.steps, inventory);
+  return await api.call<T>(
+    'plan_revise',
+    caller,
+    planId,
+    {
+      connection_id: content.connection_id,
+      action_class: content.action_class,
+      steps: content.steps,
+      ...(content.finding_ids ? { finding_ids: content.finding_ids } : {}),
+      blast_radius: {
+        resources: [
+          ...assessment.blastRadius.touched,
+          ...assessment.blastRadius.dependents.map((d) => d.arn),
+        ],
+      },
+      rollback_summary: described.map((c) => c.rollbackPlan.strategy),
+      summary: {
+        steps: described.map(stepSummary),
+        blastRadius: {
+          touched: assessment.blastRadius.touched,
+          dependents: assessment.blastRadius.dependents,
+        },
+        manual: [],
+      },
+    },
+    reason,
+  );
+}
+
+/** What a reviewer reads for one step of a plan. */
+function stepSummary(c: ExecutableCandidate): PlanStepSummary {
+  return {
+    actionId: c.actionId,
+    resourceArn: c.resourceArn,
+    resourceId: c.resourceId,
+    region: c.region,
+    checkId: c.checkId,
+    riskTier: c.riskTier,
+    cli: c.cliPreview,
+    terraform: c.terraformPreview,
+    rollback: c.rollbackPlan,
+    verification: c.verification,
   };
 }
 

@@ -179,48 +179,113 @@ describe('axiom plan and axiom execution', () => {
     expect(v2.content.steps.map((x) => x.actionId)).toEqual(['s3.put_bucket_public_access_block']);
     expect(v2.content.blast_radius.total).toBeGreaterThanOrEqual(1);
 
-    // Other edits: the content of `plan show --json`, edited, from standard input. The fields the
-    // database derives (risk tier, approvals, the blast radius's count) may stay in the file: they
-    // are derived again, not believed.
-    const shownV2 = JSON.parse(
-      (await axiom(proposer, ['plan', 'show', plan.id, '--json'])).stdout,
-    ) as { content: Record<string, unknown> & { rollback_summary: string[] } };
-    const undo = `${shownV2.content.rollback_summary[0]!}  # checked by hand`;
-    const edited = {
-      ...shownV2.content,
-      rollback_summary: [undo],
+    // What reviewers read follows the steps: one summary, of the step that stayed.
+    const v2Summary = (v2.content as unknown as { summary: { steps: Array<{ actionId: string }> } })
+      .summary.steps;
+    expect(v2Summary.map((x) => x.actionId)).toEqual(['s3.put_bucket_public_access_block']);
+
+    // Other edits: a content file, here version 1's content with its steps in the other order, from
+    // standard input. What is derived from the steps may stay in the file, even forged: it is derived
+    // again, not believed.
+    type Content = Record<string, unknown> & { steps: Array<Record<string, unknown>> };
+    const v1Content = (JSON.parse(created.stdout) as { content: Content }).content;
+    const swapped = {
+      ...v1Content,
+      steps: [...v1Content.steps].reverse(),
       risk_tier: 'low',
       required_approvals: 0,
+      blast_radius: { resources: [] },
+      summary: { steps: [{ cli: ['echo harmless'] }] },
     };
-    const v3 = await axiom(
+    const v3r = await axiom(
       proposer,
-      [
-        'plan',
-        'revise',
-        plan.id,
-        '--content-file',
-        '-',
-        '--reason',
-        'say how to undo it',
-        '--json',
-      ],
-      JSON.stringify(edited),
+      ['plan', 'revise', plan.id, '--content-file', '-', '--reason', 'rotation first', '--json'],
+      JSON.stringify(swapped),
     );
-    expect(v3.stderr).toBe('');
-    expect(JSON.parse(v3.stdout)).toMatchObject({
-      version: 3,
-      required_approvals: 1,
+    expect(v3r.stderr).toBe('');
+    const v3 = JSON.parse(v3r.stdout) as {
+      version: number;
+      required_approvals: number;
       content: {
-        rollback_summary: [undo],
-        required_approvals: 1,
+        steps: Array<{ actionId: string }>;
+        blast_radius: { resources: string[] };
+        summary: { steps: Array<{ actionId: string; cli: string[] }> };
+      };
+    };
+    const order = ['kms.enable_key_rotation', 's3.put_bucket_public_access_block'];
+    expect(v3).toMatchObject({ version: 3, required_approvals: 1 });
+    expect(v3.content.steps.map((x) => x.actionId)).toEqual(order);
+    expect(v3.content.summary.steps.map((x) => x.actionId)).toEqual(order);
+    expect(v3.content.summary.steps[1]!.cli.join(' ')).toMatch(/aws s3api put-public-access-block/);
+    expect(v3.content.blast_radius.resources.length).toBeGreaterThanOrEqual(2);
+    // And back to the bucket alone: step 1 is the rotation now.
+    const v4r = await axiom(proposer, [
+      'plan',
+      'revise',
+      plan.id,
+      '--drop-step',
+      '1',
+      '--reason',
+      'the key rotation waits after all',
+      '--json',
+    ]);
+    const v4 = JSON.parse(v4r.stdout) as typeof v3;
+    expect(v4.version).toBe(4);
+    expect(v4.content.summary.steps.map((x) => x.actionId)).toEqual([order[1]]);
+
+    // Through the API itself, a forged summary and an empty blast radius are not what is stored;
+    // a step on a resource the connection's scans never saw is refused.
+    const http = s().client();
+    http.bearer = proposer.token;
+    const v4Content = { ...v4.content } as Record<string, unknown>;
+    for (const k of ['account_id', 'risk_tier', 'required_approvals', 'rollback_verified'])
+      delete v4Content[k];
+    const forged = await http.post<typeof v3>(`/api/v1/plans/${plan.id}/versions`, {
+      content: {
+        ...v4Content,
+        blast_radius: { resources: [] },
+        rollback_summary: ['nothing to undo'],
+        summary: { steps: [{ cli: ['echo harmless'] }] },
       },
+      reason: 'forged previews',
     });
-    // Refused before or by the server, and the plan stays at version 3: both options or neither,
+    expect(forged.status).toBe(201);
+    expect(forged.body.content.summary).toEqual(v4.content.summary);
+    expect(forged.body.content.blast_radius).toEqual(v4.content.blast_radius);
+    expect(forged.body.content).toMatchObject({
+      rollback_summary: (v4.content as unknown as { rollback_summary: string[] }).rollback_summary,
+    });
+    const unseen = 'never-scanned-bucket-0001';
+    const notScanned = await http.post<{ reason: string }>(`/api/v1/plans/${plan.id}/versions`, {
+      content: {
+        ...v4Content,
+        steps: [
+          {
+            ...v4.content.steps[0],
+            resourceArn: `arn:aws:s3:::${unseen}`,
+            params: { bucket: unseen, region: 'us-east-1' },
+          },
+        ],
+      },
+      reason: 'a bucket nobody scanned',
+    });
+    expect(notScanned.status).toBe(404);
+    expect(notScanned.body.reason).toBe('resource_not_found');
+
+    // Refused before or by the server, and the plan stays at version 5: both options or neither,
     // not JSON, a misspelt field, and a step whose params act on another bucket than it names.
-    const steps = shownV2.content.steps as Array<{ params: Record<string, unknown> }>;
+    const edited = { ...v4.content } as Record<string, unknown>;
     const otherBucket = {
-      ...shownV2.content,
-      steps: [{ ...steps[0], params: { ...steps[0]!.params, bucket: 'someone-elses-bucket' } }],
+      ...edited,
+      steps: [
+        {
+          ...v4.content.steps[0],
+          params: {
+            ...(v4.content.steps[0] as unknown as { params: Record<string, unknown> }).params,
+            bucket: 'someone-elses-bucket',
+          },
+        },
+      ],
     };
     for (const [args, stdin, message] of [
       [['--drop-step', '1', '--content-file', '-'], '{}', /one of --drop-step and --content-file/],
@@ -239,7 +304,7 @@ describe('axiom plan and axiom execution', () => {
     }
     expect(
       await t.api.call<{ version: number }>('plan_get', w.reviewer.caller, plan.id),
-    ).toMatchObject({ version: 3 });
+    ).toMatchObject({ version: 5 });
 
     const dry = await axiom(w.reviewer, ['execution', 'dry-run', plan.id, '--json']);
     expect(dry.code).toBe(0);

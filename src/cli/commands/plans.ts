@@ -65,36 +65,32 @@ interface ExecutionRow {
 /** The largest plan content the CLI sends (the API's default body limit is 1 MiB). */
 const MAX_PLAN_CONTENT_BYTES = 1024 * 1024 - 4096;
 
-/** What the database derives in a plan's content, never taken from a caller (070's plan_content). */
+/**
+ * What is derived from a plan's steps, never taken from a caller: by the database (account, risk tier,
+ * approvals, rollback verification; 070's plan_content) and by the server for a new version (the blast
+ * radius, the rollback summary and what reviewers read per step; revisePlan in src/plans/service.ts).
+ */
 const DERIVED = [
   'account_id',
   'risk_tier',
   'required_approvals',
   'rollback_verified',
   'rollback_of',
+  'blast_radius',
+  'rollback_summary',
+  'summary',
 ];
 
 /**
  * A plan's content (as `axiom plan show --json` prints it, edited or not) as the API takes a new
- * version of it: the fields the database derives (account, risk tier, approvals, rollback
- * verification, the blast radius's count and class) are left out, to be derived again; anything else
- * goes as it is, so a misspelt field is refused by the server rather than dropped here.
+ * version of it: what is derived from the steps is left out, to be derived again; anything else goes
+ * as it is, so a misspelt field is refused by the server rather than dropped here.
  */
 export function revisable(content: Record<string, unknown>): Record<string, unknown> {
-  const out = Object.fromEntries(Object.entries(content).filter(([k]) => !DERIVED.includes(k)));
-  const radius = content.blast_radius as { resources?: unknown } | undefined;
-  if (radius && typeof radius === 'object') {
-    if (radius.resources === undefined) delete out.blast_radius;
-    else out.blast_radius = { resources: radius.resources };
-  }
-  return out;
+  return Object.fromEntries(Object.entries(content).filter(([k]) => !DERIVED.includes(k)));
 }
 
-/**
- * A plan's stored content as the API takes a new version of it (revisable), without the steps
- * numbered in `drop` (from 1). The blast radius keeps every resource it listed but the dropped steps'
- * own ones (dependents stay: a larger radius is the safe side).
- */
+/** A plan's stored content as the API takes a new version of it, without the steps numbered in `drop` (from 1). */
 export function withoutSteps(content: Plan['content'], drop: Set<number>): Record<string, unknown> {
   const steps = content.steps;
   for (const n of drop)
@@ -106,20 +102,10 @@ export function withoutSteps(content: Plan['content'], drop: Set<number>): Recor
     throw new AppError('invalid_input', 'a plan keeps at least one step; reject it instead', {
       reason: 'usage',
     });
-  const keep = (_: unknown, i: number): boolean => !drop.has(i + 1);
-  const kept = steps.filter(keep);
-  const stillTouched = new Set(kept.map((s) => s.resourceArn));
-  const gone = new Set(
-    steps
-      .filter((s, i) => !keep(s, i) && !stillTouched.has(s.resourceArn))
-      .map((s) => s.resourceArn),
-  );
-  const out = revisable(content as unknown as Record<string, unknown>);
-  out.steps = kept;
-  if (content.blast_radius?.resources)
-    out.blast_radius = { resources: content.blast_radius.resources.filter((r) => !gone.has(r)) };
-  if (content.rollback_summary) out.rollback_summary = content.rollback_summary.filter(keep);
-  return out;
+  return {
+    ...revisable(content as unknown as Record<string, unknown>),
+    steps: steps.filter((_, i) => !drop.has(i + 1)),
+  };
 }
 
 function printPlan(ctx: CliContext, p: Plan): void {

@@ -8,8 +8,7 @@ import { z } from 'zod';
 import type { Caller } from '../../db/api.js';
 import { AppError } from '../../errors.js';
 import { EXECUTABLE_ACTIONS } from '../../execution/catalog.js';
-import { validatePlan } from '../../execution/executor.js';
-import { dryRunStoredPlan, proposePlanForFindings } from '../../plans/service.js';
+import { dryRunStoredPlan, proposePlanForFindings, revisePlan } from '../../plans/service.js';
 import type { HttpDeps } from '../server.js';
 import { define, idParams, reasonBody } from './define.js';
 
@@ -101,30 +100,13 @@ export function registerPlanRoutes(app: FastifyInstance, deps: HttpDeps): void {
     method: 'POST',
     url: '/api/v1/plans/:id/versions',
     summary:
-      'A new version of a plan that has not run: the open change request is withdrawn (its approvals never count again).',
+      'A new version of a plan that has not run, from its steps: the open change request is withdrawn (its approvals never count again). The blast radius, rollback summary and per-step summary are derived by the server from the steps and the stored inventory, as for a proposal; any sent are ignored.',
     tags,
     status: 201,
     params: idParams,
     body: z.object({ content: planContent, reason: z.string().min(3).max(2000) }).strict(),
-    handler: async ({ params, body, caller }) => {
-      // The executor's own validation of the steps (parameters per action), before the database's;
-      // the account is the connection's, which the database checks the steps' ARNs against.
-      validatePlan(
-        {
-          planId: params.id,
-          accountId: '000000000000',
-          actionClass: body.content.action_class,
-          steps: body.content.steps.map((s) => ({
-            actionId: s.actionId,
-            resourceArn: s.resourceArn,
-            params: s.params,
-            approvedState: s.approvedState ?? null,
-          })),
-        },
-        { account: 'unknown' },
-      );
-      return await api.call('plan_revise', caller, params.id, body.content, body.reason);
-    },
+    handler: async ({ params, body, caller }) =>
+      await revisePlan(api, caller, params.id, body.content, body.reason),
   });
 
   define(app, deps, {
