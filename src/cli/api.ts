@@ -159,7 +159,7 @@ export async function readJsonObject(
   const tooLarge = `${flag} is larger than ${maxBytes / 1024} KiB`;
   let text: string;
   try {
-    if (file === '-') text = await readAll(ctx.stdin ?? process.stdin);
+    if (file === '-') text = await readAll(ctx.stdin ?? process.stdin, maxBytes);
     else {
       if (fs.statSync(file).size > maxBytes) throw new RangeError();
       text = fs.readFileSync(file, 'utf8');
@@ -167,7 +167,10 @@ export async function readJsonObject(
   } catch (e) {
     throw new AppError(
       'invalid_input',
-      e instanceof RangeError ? tooLarge : `${flag} ${file} cannot be read`,
+      // readAll refuses standard input past maxBytes with an AppError.
+      e instanceof RangeError || e instanceof AppError
+        ? tooLarge
+        : `${flag} ${file} cannot be read`,
       { reason: 'usage' },
     );
   }

@@ -7,10 +7,27 @@ import { AppError } from '../errors.js';
 import type { CallApi } from './api.js';
 import type { CliContext } from './main.js';
 
-/** Everything on standard input (for --password-stdin), without the final line break. */
-export async function readAll(input: NodeJS.ReadableStream): Promise<string> {
+/**
+ * Standard input as text, without its last line break; refused (before anything is sent) once it
+ * passes `maxBytes` — 64 KiB unless a caller allows more — instead of holding whatever arrives.
+ */
+export async function readAll(
+  input: NodeJS.ReadableStream,
+  maxBytes: number = 64 * 1024,
+): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of input) chunks.push(Buffer.from(chunk as Buffer));
+  let size = 0;
+  for await (const chunk of input) {
+    const b = Buffer.from(chunk as Buffer);
+    size += b.length;
+    if (size > maxBytes)
+      throw new AppError(
+        'invalid_input',
+        `standard input is larger than ${Math.floor(maxBytes / 1024)} KiB`,
+        { reason: 'usage' },
+      );
+    chunks.push(b);
+  }
   return Buffer.concat(chunks)
     .toString('utf8')
     .replace(/\r?\n$/, '');

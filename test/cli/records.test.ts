@@ -182,6 +182,7 @@ describe('axiom record', () => {
         /cannot be read/,
       ],
       [['--key', 'k', '--content-file', big], undefined, /larger than 256 KiB/],
+      [['--key', 'k', '--content-file', '-'], `"${'x'.repeat(300 * 1024)}"`, /larger than 256 KiB/],
       [['--content-file', '-'], '{}', /give --key .* or --item/],
       [['--key', 'k', '--item', itemId, '--content-file', '-'], '{}', /not both/],
       [['--item', "x' or '1'='1", '--content-file', '-'], '{}', /not an id/],

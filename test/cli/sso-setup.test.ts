@@ -203,6 +203,24 @@ describe('axiom sso', () => {
       expect({ args, code: r.code }).toEqual({ args, code: 2 });
       expect(r.stderr).toMatch(message);
     }
+    // A secret on standard input is read up to a limit, not for as long as it keeps coming.
+    const flood = await axiom(
+      org.admin,
+      [
+        'sso',
+        'add-oidc',
+        '--name',
+        'x',
+        '--issuer',
+        'https://a.example.com',
+        '--client-id',
+        'c',
+        '--client-secret-stdin',
+      ],
+      'x'.repeat(200 * 1024),
+    );
+    expect(flood.code).toBe(2);
+    expect(flood.stderr).toMatch(/standard input is larger than 64 KiB/);
     expect(await providers(org)).toBe(before);
   });
 });
