@@ -6,10 +6,12 @@
 // sandbox account is back as it was. The database and the sandbox are the judges.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACTION_FOR_CHECK, ACTIONS, isExecutableAction } from '../../src/execution/catalog.js';
+import { proposePlanForFindings } from '../../src/plans/service.js';
 import { diffStates, type StateDump } from '../../src/sandbox/index.js';
 import { launchBrowser, newPage, screenshot } from '../support/browser.js';
 import { useSandbox } from '../support/cloud.js';
-import type { TestUser } from '../support/fixtures.js';
+import { createUser, type TestUser } from '../support/fixtures.js';
 import type { TestServer } from '../support/http.js';
 import { useWorkerServer } from '../support/worker.js';
 import { sandboxWorld, scanWorld, type PlanWorld } from '../plans/support.js';
@@ -164,6 +166,73 @@ describe('plans and executions in Chromium', () => {
     await screenshot(page, 'rollback-executed');
     const restored = diffStates(before, sandbox().control.dumpState(w.accountId));
     expect(restored).toEqual([]);
+  });
+
+  it('leaves a step out of a plan: a new version, previews that follow, signatures to give again', async () => {
+    const t = s().db;
+    // Two findings of the scan with reversible security actions on two resources: a two-step plan.
+    const findings = await t.api.call<{
+      items: Array<{ id: string; check_id: string; resource_arn: string }>;
+    }>('finding_list', w.reviewer.caller, {
+      connection_id: w.connectionId,
+      status: 'active',
+      limit: 500,
+    });
+    const picked: Array<{ id: string; resource_arn: string; action: string }> = [];
+    for (const f of findings.items) {
+      const a = ACTION_FOR_CHECK[f.check_id];
+      if (!a || !isExecutableAction(a) || ACTIONS[a].actionClass !== 'security') continue;
+      if (ACTIONS[a].reversibility !== 'reversible') continue;
+      if (picked.some((x) => x.resource_arn === f.resource_arn || x.action === a)) continue;
+      picked.push({ id: f.id, resource_arn: f.resource_arn, action: a });
+      if (picked.length === 2) break;
+    }
+    expect(picked).toHaveLength(2);
+    type Stored = {
+      id: string;
+      version: number;
+      content: {
+        steps: Array<{ actionId: string; resourceArn: string }>;
+        summary: { steps: Array<{ actionId: string; cli: string[] }> };
+      };
+    };
+    const v1 = await proposePlanForFindings<Stored>(
+      t.api,
+      w.reviewer.caller,
+      picked.map((x) => x.id),
+    );
+    expect(v1.content.steps).toHaveLength(2);
+    const kept = v1.content.steps[1]!;
+
+    // Someone who may only read the plan is not offered the change.
+    const reader = await createUser(t, w.org, [
+      { domain: 'security', level: 'read', facility: w.facility },
+    ]);
+    await signIn(reader);
+    await page.goto(`${s().server.publicUrl}/#/plans/${v1.id}`);
+    await page.waitForSelector('[data-testid=plan-step]');
+    expect(await page.locator('[data-testid=revise-plan]').count()).toBe(0);
+
+    await signIn(w.reviewer);
+    await page.goto(`${s().server.publicUrl}/#/plans/${v1.id}`);
+    await page.click('[data-testid=revise-plan]');
+    await page.uncheck('input[name=keep-0]');
+    await page.fill('input[name=revise-reason]', 'the first change waits for the next window');
+    await screenshot(page, 'plan-revise');
+    await page.click('[data-testid=revise-form] button[type=submit]');
+    await expect
+      .poll(async () => (await t.api.call<Stored>('plan_get', w.reviewer.caller, v1.id)).version)
+      .toBe(2);
+    const v2 = await t.api.call<Stored>('plan_get', w.reviewer.caller, v1.id);
+    expect(v2.content.steps).toEqual([kept]);
+    expect(v2.content.summary.steps.map((x) => x.actionId)).toEqual([kept.actionId]);
+    // The page shows the new version, and the one step's own previews.
+    await expect.poll(() => page.locator('[data-testid=plan-step]').count()).toBe(1);
+    expect(await page.textContent('[data-testid=plan-step]')).toContain(
+      v2.content.summary.steps[0]!.cli[0]!,
+    );
+    expect(await page.textContent('h1 + *')).toMatch(/v2/);
+    await screenshot(page, 'plan-revised');
   });
 
   it('shows the audit chain verified after the loop (to the administrator, who holds audit)', async () => {

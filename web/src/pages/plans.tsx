@@ -7,7 +7,7 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { href, navigate, type Route } from '../router';
-import { useSession } from '../session';
+import { can, useSession } from '../session';
 import { SignDialog } from '../sign';
 import { shownStepState } from '../steps';
 import type { ChangeRequest } from '../types';
@@ -71,7 +71,13 @@ export interface Plan {
     connection_id: string;
     account_id?: string;
     action_class: string;
-    steps: Array<{ actionId: string; resourceArn: string; region?: string; params: unknown }>;
+    steps: Array<{
+      actionId: string;
+      resourceArn: string;
+      region?: string;
+      params: unknown;
+      approvedState?: unknown;
+    }>;
     finding_ids?: string[];
     blast_radius?: { resources: string[]; class?: string; total?: number };
     rollback_summary?: string[];
@@ -275,6 +281,7 @@ function PlanDetail(props: { id: string }): JSX.Element {
   const [comment, setComment] = useState('');
   const [dry, setDry] = useState<unknown>();
   const [revoking, setRevoking] = useState(false);
+  const [revising, setRevising] = useState(false);
   return (
     <Async state={plan} what="plan">
       {(p) => {
@@ -287,6 +294,14 @@ function PlanDetail(props: { id: string }): JSX.Element {
         const summaries = p.content.summary?.steps ?? [];
         const br = p.content.summary?.blastRadius;
         const undoes = p.content.rollback_of ?? undefined;
+        // A new version: by an author in the plan's domain, of a plan that has not run and does not
+        // undo an execution (the database refuses the others too).
+        const revisable =
+          !undoes &&
+          !(p.executions ?? []).length &&
+          (p.state === 'in_review' || p.state === 'effective') &&
+          p.content.steps.length > 1 &&
+          can(session, 'author', p.domain, p.facility_id);
         return (
           <Page
             title={cr.title}
@@ -383,6 +398,11 @@ function PlanDetail(props: { id: string }): JSX.Element {
                   }}
                 >
                   Execute
+                </Button>
+              )}
+              {revisable && (
+                <Button testId="revise-plan" onClick={() => setRevising(true)}>
+                  Leave out steps…
                 </Button>
               )}
               {mine && cr.state === 'in_review' && (
@@ -492,6 +512,18 @@ function PlanDetail(props: { id: string }): JSX.Element {
                 onClose={() => setSigning(undefined)}
               />
             )}
+            {revising && (
+              <Dialog title="A new version without some steps" onClose={() => setRevising(false)}>
+                <ReviseForm
+                  plan={p}
+                  summaries={summaries}
+                  done={() => {
+                    setRevising(false);
+                    plan.reload();
+                  }}
+                />
+              </Dialog>
+            )}
             {revoking && (
               <Dialog title="Revoke your approval" onClose={() => setRevoking(false)}>
                 <RevokeForm
@@ -507,6 +539,70 @@ function PlanDetail(props: { id: string }): JSX.Element {
         );
       }}
     </Async>
+  );
+}
+
+/**
+ * A new version of the plan without the steps unticked. The server derives the rest again (blast
+ * radius, previews, rollback summary) and the database the risk tier; the open change request is
+ * withdrawn, so approvals given so far no longer count.
+ */
+function ReviseForm(props: {
+  plan: Plan;
+  summaries: StepSummary[];
+  done: () => void;
+}): JSX.Element {
+  const p = props.plan;
+  const [keep, setKeep] = useState(p.content.steps.map(() => true));
+  const [reason, setReason] = useState('');
+  return (
+    <Form
+      submit="Make the new version"
+      testId="revise-form"
+      onSubmit={async () => {
+        const steps = p.content.steps.filter((_, i) => keep[i]);
+        if (steps.length === p.content.steps.length)
+          throw new Error('Untick the steps to leave out.');
+        if (steps.length === 0)
+          throw new Error('A plan keeps at least one step: reject it instead.');
+        await api.post(`/api/v1/plans/${p.id}/versions`, {
+          content: {
+            connection_id: p.content.connection_id,
+            action_class: p.content.action_class,
+            steps,
+            ...(p.content.finding_ids ? { finding_ids: p.content.finding_ids } : {}),
+          },
+          reason,
+        });
+        props.done();
+      }}
+    >
+      <p class="muted">
+        Approvals given so far no longer count: the new version is signed again. Its risk tier,
+        blast radius and previews are derived again from the steps it keeps.
+      </p>
+      <ul class="plain-list">
+        {p.content.steps.map((st, i) => (
+          <li>
+            <label>
+              <input
+                type="checkbox"
+                name={`keep-${i}`}
+                checked={keep[i]}
+                onChange={(e) =>
+                  setKeep(
+                    keep.map((k, j) => (j === i ? (e.target as HTMLInputElement).checked : k)),
+                  )
+                }
+              />{' '}
+              {i + 1}. <Mono>{st.actionId}</Mono> on{' '}
+              <Mono title={st.resourceArn}>{props.summaries[i]?.resourceId ?? st.resourceArn}</Mono>
+            </label>
+          </li>
+        ))}
+      </ul>
+      <ReasonField value={reason} onChange={setReason} name="revise-reason" />
+    </Form>
   );
 }
 
