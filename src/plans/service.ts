@@ -215,6 +215,12 @@ export async function revisePlan<T = unknown>(
   const current = await api.call<
     PlanView & { content: { summary?: { steps?: PlanStepSummary[] } } }
   >('plan_get', caller, planId);
+  if (content.connection_id !== current.content.connection_id)
+    throw new AppError(
+      'rule_violation',
+      "a new version keeps the plan's connection; propose a plan for another connection",
+      { reason: 'item_identity_changed' },
+    );
   const steps = content.steps.map((s) => ({
     actionId: s.actionId,
     resourceArn: s.resourceArn,

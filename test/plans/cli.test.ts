@@ -293,6 +293,11 @@ describe('axiom plan and axiom execution', () => {
       [['--content-file', '-'], 'not json', /not valid JSON/],
       [['--content-file', '-'], JSON.stringify({ ...edited, stpes: [] }), /stpes/],
       [['--content-file', '-'], JSON.stringify(otherBucket), /step_target_mismatch/],
+      [
+        ['--content-file', '-'],
+        JSON.stringify({ ...edited, connection_id: '00000000-0000-4000-8000-000000000000' }),
+        /item_identity_changed/,
+      ],
     ] as Array<[string[], string | undefined, RegExp]>) {
       const r = await axiom(
         proposer,

@@ -12,6 +12,7 @@ import { connectionString } from '../../src/db/bootstrap.js';
 import { useTestDatabase } from '../support/db.js';
 import { agentSession, createOrg, createUser, refused, signFor } from '../support/fixtures.js';
 import {
+  addConnection,
   ageApprovals,
   approvePlan,
   auditEvents,
@@ -229,6 +230,23 @@ describe('proposing a plan', () => {
     expect(ok.content.blast_radius.resources).toContain(
       `arn:aws:ec2:us-east-1:${w.accountId}:elastic-ip/eipalloc-0123456789abcdef0`,
     );
+  });
+
+  it('keeps a plan on its connection: a new version for another account is refused', async () => {
+    const t = db();
+    const other = await addConnection(t, w.org, w.facility, w.reviewer, '222233334444');
+    const v1 = await propose(t, w.author.caller, w, bucketPlan(w, 1));
+    const moved = { ...bucketPlan(w, 1), connection_id: other.id };
+    // The same content is a plan of its own for that connection (the check is on versions only).
+    expect((await propose(t, w.author.caller, w, moved)).content.account_id).toBe('222233334444');
+    await refused(
+      t.api.call('plan_revise', w.author.caller, v1.id, moved, 'the other account instead'),
+      'rule_violation',
+      'item_identity_changed',
+    );
+    const after = await t.api.call<Plan>('plan_get', w.author.caller, v1.id);
+    expect(after).toMatchObject({ version: 1, record_hash: v1.record_hash });
+    expect(after.change_request.state).toBe('in_review');
   });
 
   it('raises the class with the blast radius: moderate is medium, broad is high (cap permitting)', async () => {

@@ -85,39 +85,9 @@ export async function planWorld(
   const configReviewer = await createUser(t, org, [
     { domain: 'configuration', level: 'review', facility },
   ]);
-  const keys = new DataKeys(t.api, new KekRing(LocalKeyFile.open(inject('cluster').kekFile)));
   const accountId =
     opts.accountId ?? String(100_000_000_000 + Math.floor(Math.random() * 899_999_999_999));
-  const deps = { api: t.api, dataKeys: keys, settings: { platformAccountId: '111111111111' } };
-  const conn = await createConnection(deps, org.admin.caller, {
-    facilityId: facility,
-    accountId,
-    roleArn:
-      opts.scanRoleArn ?? `arn:aws:iam::${accountId}:role/axiom-scan-${randomUUID().slice(0, 8)}`,
-  });
-  const report = await keys.seal(
-    org.admin.caller,
-    org.id,
-    '{}',
-    `connection:${org.id}:${conn.id}:state`,
-  );
-  await t.api.call(
-    'connection_test_result',
-    org.admin.caller,
-    conn.id,
-    true,
-    { code: 'ok' },
-    report.sealed,
-    report.dataKeyId,
-  );
-  for (const cls of EXEC)
-    await setExecutionRole(
-      deps,
-      reviewer.caller,
-      conn.id,
-      cls,
-      opts.roleArn?.(cls) ?? `arn:aws:iam::${accountId}:role/AxiomExecution-${cls}`,
-    );
+  const conn = await addConnection(t, org, facility, reviewer, accountId, opts);
   return {
     org,
     facility,
@@ -128,7 +98,7 @@ export async function planWorld(
     configReviewer,
     connectionId: conn.id,
     accountId,
-    keys,
+    keys: new DataKeys(t.api, new KekRing(LocalKeyFile.open(inject('cluster').kekFile))),
   };
 }
 
@@ -325,4 +295,50 @@ export async function scanWorld(t: TestDatabase, sb: Sandbox, w: PlanWorld): Pro
   );
   if (outcome.status !== 'succeeded') throw new Error(`the scan ${outcome.status}`);
   return scan.id;
+}
+
+/**
+ * An active connection of `facility` to `accountId` (tested, with an execution role for each class,
+ * set by `roleSetter`, a reviewer).
+ */
+export async function addConnection(
+  t: TestDatabase,
+  org: TestOrg,
+  facility: string,
+  roleSetter: TestUser,
+  accountId: string,
+  opts: { scanRoleArn?: string; roleArn?: (cls: string) => string } = {},
+): Promise<{ id: string }> {
+  const keys = new DataKeys(t.api, new KekRing(LocalKeyFile.open(inject('cluster').kekFile)));
+  const deps = { api: t.api, dataKeys: keys, settings: { platformAccountId: '111111111111' } };
+  const conn = await createConnection(deps, org.admin.caller, {
+    facilityId: facility,
+    accountId,
+    roleArn:
+      opts.scanRoleArn ?? `arn:aws:iam::${accountId}:role/axiom-scan-${randomUUID().slice(0, 8)}`,
+  });
+  const report = await keys.seal(
+    org.admin.caller,
+    org.id,
+    '{}',
+    `connection:${org.id}:${conn.id}:state`,
+  );
+  await t.api.call(
+    'connection_test_result',
+    org.admin.caller,
+    conn.id,
+    true,
+    { code: 'ok' },
+    report.sealed,
+    report.dataKeyId,
+  );
+  for (const cls of EXEC)
+    await setExecutionRole(
+      deps,
+      roleSetter.caller,
+      conn.id,
+      cls,
+      opts.roleArn?.(cls) ?? `arn:aws:iam::${accountId}:role/AxiomExecution-${cls}`,
+    );
+  return conn;
 }
