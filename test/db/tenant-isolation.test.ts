@@ -2,13 +2,11 @@
 // organization B, is refused or answers with A's data only — never B's. The list of api functions comes
 // from the catalog, so a new function without a case here fails this test.
 import { randomUUID } from 'node:crypto';
-import { beforeAll, describe, expect, it, inject } from 'vitest';
-import { createConnection, setExecutionRole } from '../../src/cloud/connections.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { setExecutionRole } from '../../src/cloud/connections.js';
 import type { Caller } from '../../src/db/api.js';
-import { DataKeys } from '../../src/security/datakeys.js';
-import { LocalKeyFile } from '../../src/security/kek.js';
-import { KekRing } from '../../src/security/kms.js';
 import { useTestDatabase } from '../support/db.js';
+import { activeConnection, connectionDeps } from '../support/scans.js';
 import {
   agentSession,
   createFacility,
@@ -123,31 +121,10 @@ async function tenant(t: ReturnType<typeof db>): Promise<Tenant> {
     'reviewed',
   );
   // A connection (active), a queued scan and the organization's data key.
-  const keys = new DataKeys(t.api, new KekRing(LocalKeyFile.open(inject('cluster').kekFile)));
-  const conn = await createConnection(
-    { api: t.api, dataKeys: keys, settings: { platformAccountId: '111111111111' } },
-    org.admin.caller,
-    {
-      facilityId: facility,
-      accountId: '123456789012',
-      roleArn: 'arn:aws:iam::123456789012:role/R',
-    },
-  );
-  const report = await keys.seal(
-    org.admin.caller,
-    org.id,
-    '{}',
-    `connection:${org.id}:${conn.id}:state`,
-  );
-  await t.api.call(
-    'connection_test_result',
-    org.admin.caller,
-    conn.id,
-    true,
-    { code: 'ok' },
-    report.sealed,
-    report.dataKeyId,
-  );
+  const conn = await activeConnection(t, org, facility, {
+    accountId: '123456789012',
+    roleArn: 'arn:aws:iam::123456789012:role/R',
+  });
   // A scan the agent ran and reconciled findings from, then a queued one (B's, for the probes).
   const ran = await t.api.call<{ id: string }>('scan_start', org.admin.caller, conn.id, 'manual');
   const agent = await agentSession(t, org);
@@ -179,7 +156,7 @@ async function tenant(t: ReturnType<typeof db>): Promise<Tenant> {
   const scan = await t.api.call<{ id: string }>('scan_start', org.admin.caller, conn.id, 'manual');
   // A plan the agent proposed, approved with a signature, and its execution (queued).
   await setExecutionRole(
-    { api: t.api, dataKeys: keys, settings: { platformAccountId: '111111111111' } },
+    connectionDeps(t),
     user.caller,
     conn.id,
     'security',
@@ -217,7 +194,7 @@ async function tenant(t: ReturnType<typeof db>): Promise<Tenant> {
     connectionId: conn.id,
     externalId: conn.external_ids[0]!.external_id,
     scanId: scan.id,
-    dataKeyId: report.dataKeyId,
+    dataKeyId: conn.dataKeyId,
     org,
     facility,
     user,

@@ -3,18 +3,16 @@
 // signed change request, plans proposed through api.plan_propose, and the audit/session rows a refusal
 // leaves (read as the superuser: verification only).
 import { randomUUID } from 'node:crypto';
-import { inject } from 'vitest';
-import { createConnection, setExecutionRole } from '../../src/cloud/connections.js';
+import { setExecutionRole } from '../../src/cloud/connections.js';
 import { runScan } from '../../src/cloud/scanner.js';
 import { executionRolePolicy } from '../../src/execution/permissions.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { cloudDeps } from '../support/cloud.js';
 import { quietLogger } from '../support/worker.js';
 import type { Caller } from '../../src/db/api.js';
-import { DataKeys } from '../../src/security/datakeys.js';
-import { LocalKeyFile } from '../../src/security/kek.js';
-import { KekRing } from '../../src/security/kms.js';
+import type { DataKeys } from '../../src/security/datakeys.js';
 import type { TestDatabase } from '../support/db.js';
+import { activeConnection, connectionDeps } from '../support/scans.js';
 import {
   agentSession,
   approveChange,
@@ -98,7 +96,7 @@ export async function planWorld(
     configReviewer,
     connectionId: conn.id,
     accountId,
-    keys: new DataKeys(t.api, new KekRing(LocalKeyFile.open(inject('cluster').kekFile))),
+    keys: connectionDeps(t).dataKeys,
   };
 }
 
@@ -309,29 +307,11 @@ export async function addConnection(
   accountId: string,
   opts: { scanRoleArn?: string; roleArn?: (cls: string) => string } = {},
 ): Promise<{ id: string }> {
-  const keys = new DataKeys(t.api, new KekRing(LocalKeyFile.open(inject('cluster').kekFile)));
-  const deps = { api: t.api, dataKeys: keys, settings: { platformAccountId: '111111111111' } };
-  const conn = await createConnection(deps, org.admin.caller, {
-    facilityId: facility,
+  const conn = await activeConnection(t, org, facility, {
     accountId,
-    roleArn:
-      opts.scanRoleArn ?? `arn:aws:iam::${accountId}:role/axiom-scan-${randomUUID().slice(0, 8)}`,
+    ...(opts.scanRoleArn ? { roleArn: opts.scanRoleArn } : {}),
   });
-  const report = await keys.seal(
-    org.admin.caller,
-    org.id,
-    '{}',
-    `connection:${org.id}:${conn.id}:state`,
-  );
-  await t.api.call(
-    'connection_test_result',
-    org.admin.caller,
-    conn.id,
-    true,
-    { code: 'ok' },
-    report.sealed,
-    report.dataKeyId,
-  );
+  const deps = connectionDeps(t);
   for (const cls of EXEC)
     await setExecutionRole(
       deps,

@@ -25,39 +25,63 @@ export interface ScanFixture {
   ): Promise<{ connectionId: string; scanId: string }>;
 }
 
-export function scanFixture(t: TestDatabase, org: TestOrg, agent: Caller): ScanFixture {
+/** The organization's data keys and the deps connection functions take, as the server has them. */
+export function connectionDeps(t: TestDatabase): {
+  api: TestDatabase['api'];
+  dataKeys: DataKeys;
+  settings: { platformAccountId: string };
+} {
   const keys = new DataKeys(t.api, new KekRing(LocalKeyFile.open(inject('cluster').kekFile)));
+  return { api: t.api, dataKeys: keys, settings: { platformAccountId: '111111111111' } };
+}
+
+/**
+ * A connection of `facility` made as the organization's administrator and marked tested (active):
+ * to `accountId` (random unless given) through `roleArn` (a scan role of that account unless given).
+ */
+export async function activeConnection(
+  t: TestDatabase,
+  org: TestOrg,
+  facility: string,
+  opts: { accountId?: string; roleArn?: string } = {},
+): Promise<
+  Awaited<ReturnType<typeof createConnection>> & { accountId: string; dataKeyId: string }
+> {
+  const deps = connectionDeps(t);
+  const accountId =
+    opts.accountId ?? String(100_000_000_000 + Math.floor(Math.random() * 899_999_999_999));
+  const conn = await createConnection(deps, org.admin.caller, {
+    facilityId: facility,
+    accountId,
+    roleArn:
+      opts.roleArn ?? `arn:aws:iam::${accountId}:role/axiom-scan-${randomUUID().slice(0, 8)}`,
+  });
+  const report = await deps.dataKeys.seal(
+    org.admin.caller,
+    org.id,
+    '{}',
+    `connection:${org.id}:${conn.id}:state`,
+  );
+  await t.api.call(
+    'connection_test_result',
+    org.admin.caller,
+    conn.id,
+    true,
+    { code: 'ok' },
+    report.sealed,
+    report.dataKeyId,
+  );
+  return { ...conn, accountId, dataKeyId: report.dataKeyId };
+}
+
+export function scanFixture(t: TestDatabase, org: TestOrg, agent: Caller): ScanFixture {
   const connections = new Map<string, { id: string; running?: string }>();
   const scans = new Map<string, { connectionId: string; scanId: string }>();
 
   const connection = async (label: string, facility: string): Promise<string> => {
     const known = connections.get(label);
     if (known) return known.id;
-    const account = String(100_000_000_000 + Math.floor(Math.random() * 899_999_999_999));
-    const conn = await createConnection(
-      { api: t.api, dataKeys: keys, settings: { platformAccountId: '111111111111' } },
-      org.admin.caller,
-      {
-        facilityId: facility,
-        accountId: account,
-        roleArn: `arn:aws:iam::${account}:role/axiom-${randomUUID().slice(0, 8)}`,
-      },
-    );
-    const report = await keys.seal(
-      org.admin.caller,
-      org.id,
-      '{}',
-      `connection:${org.id}:${conn.id}:state`,
-    );
-    await t.api.call(
-      'connection_test_result',
-      org.admin.caller,
-      conn.id,
-      true,
-      { code: 'ok' },
-      report.sealed,
-      report.dataKeyId,
-    );
+    const conn = await activeConnection(t, org, facility);
     connections.set(label, { id: conn.id });
     return conn.id;
   };
