@@ -87,6 +87,15 @@ describe('plans and executions in Chromium', () => {
     const p = await plan(planId);
     expect(p.state).toBe('in_review');
     expect(await page.textContent('[data-testid=risk-tier]')).toContain(p.risk_tier);
+    // Which AWS account it acts on, and through which connection (the reviewer may read connections).
+    const conn = await s().db.api.call<{ name: string }>(
+      'connection_get',
+      w.reviewer.caller,
+      w.connectionId,
+    );
+    await expect
+      .poll(() => page.textContent('[data-testid=plan-account]'))
+      .toBe(`AWS account ${w.accountId} (${conn.name})`);
     expect(await page.textContent('[data-testid=plan-step]')).toMatch(
       /aws s3api put-public-access-block/,
     );
@@ -109,6 +118,16 @@ describe('plans and executions in Chromium', () => {
     expect(await page.textContent('[data-testid=findings-active]')).toBe(String(counts.active));
     await screenshot(page, 'overview-waiting');
     await page.goto(`${s().server.publicUrl}/#/plans/${planId}`);
+    // The approver holds no read in configuration: the account, without the connection's name, and
+    // the page does not ask for it (a refusal would be an authz.denied event in the audit trail).
+    await page.waitForSelector('[data-testid=approve-plan]');
+    expect(await page.textContent('[data-testid=plan-account]')).toBe(`AWS account ${w.accountId}`);
+    const asked = await s().db.superuser.query(
+      `select 1 from audit.session_events
+        where principal_id = $1 and operation = 'connection.get'`,
+      [w.reviewer2.id],
+    );
+    expect(asked.rows).toEqual([]);
     await page.click('[data-testid=approve-plan]');
     await signWithPassword(w.reviewer2);
     await expect.poll(async () => (await plan(planId)).state).toBe('effective');

@@ -308,7 +308,7 @@ function PlanDetail(props: { id: string }): JSX.Element {
             subtitle={
               <>
                 Plan <Mono>{short(p.id)}</Mono> v{p.version} · {p.content.action_class} ·{' '}
-                <Badge value={p.state} /> · record hash{' '}
+                <Badge value={p.state} /> · <PlanAccount plan={p} /> · record hash{' '}
                 <Mono title={p.record_hash}>{short(p.record_hash, 16)}…</Mono>
               </>
             }
@@ -539,6 +539,32 @@ function PlanDetail(props: { id: string }): JSX.Element {
         );
       }}
     </Async>
+  );
+}
+
+/**
+ * The AWS account a plan acts on (the database derives it from the plan's connection), and the
+ * connection's name for those who may read connections (configuration:read at the facility).
+ */
+function PlanAccount(props: { plan: Plan }): JSX.Element {
+  const p = props.plan;
+  const { session } = useSession();
+  // Asked only of those who may read it: a refusal would be an authz.denied event in the audit trail.
+  const mayRead = can(session, 'read', 'configuration', p.facility_id);
+  const conn = useAsync(
+    async () =>
+      mayRead
+        ? await api
+            .get<{ name: string }>(`/api/v1/connections/${p.content.connection_id}`)
+            .catch(() => null)
+        : null,
+    [p.content.connection_id, mayRead],
+  );
+  return (
+    <span data-testid="plan-account">
+      AWS account <Mono>{p.content.account_id ?? '—'}</Mono>
+      {conn.data ? ` (${conn.data.name})` : ''}
+    </span>
   );
 }
 
