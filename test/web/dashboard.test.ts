@@ -228,4 +228,27 @@ describe('the dashboard in Chromium', () => {
     await expect.poll(() => page.textContent('[data-testid=legal-hold]')).toBe('none');
     expect(await held()).toBe(false);
   });
+
+  it('asks nothing a narrow grant cannot read: no refusal lands in the audit trail', async () => {
+    const narrow = await createUser(s().db, org, [{ domain: 'security', level: 'read', facility }]);
+    const { page: p } = await newPage(browser);
+    await p.goto(s().server.publicUrl);
+    await p.fill('input[name=organization]', org.slug);
+    await p.fill('input[name=email]', narrow.email);
+    await p.fill('input[name=password]', narrow.password);
+    await p.click('button[type=submit]');
+    // The overview says the trail needs audit:read instead of asking for it.
+    await p.waitForSelector('[data-testid=activity-not-readable]');
+    // Facilities without a configuration grant: listed, their configuration not asked for.
+    await p.goto(`${s().server.publicUrl}/#/admin?tab=facilities`);
+    const row = p.locator('[data-testid=facilities] tbody tr', { hasText: 'production' });
+    await expect.poll(() => row.count()).toBe(1);
+    expect(await row.locator('td').nth(3).textContent()).toBe('—');
+    const denied = await s().db.superuser.query<{ event_type: string }>(
+      `select event_type from audit.audit_events
+        where actor_id = $1 and event_type = 'authz.denied'`,
+      [narrow.id],
+    );
+    expect(denied.rows).toEqual([]);
+  });
 });

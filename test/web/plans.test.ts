@@ -110,6 +110,7 @@ describe('plans and executions in Chromium', () => {
     await signIn(w.reviewer2);
     // The overview says what waits: the one plan to sign, and the active findings.
     await expect.poll(() => page.textContent('[data-testid=plans-waiting]')).toBe('1');
+    expect(await page.textContent('[data-testid=activity-not-readable]')).toMatch(/audit:read/);
     const counts = await s().db.api.call<{ active: number }>(
       'finding_counts',
       w.reviewer2.caller,
@@ -128,6 +129,14 @@ describe('plans and executions in Chromium', () => {
       [w.reviewer2.id],
     );
     expect(asked.rows).toEqual([]);
+    // Nor did the overview ask for the audit trail, which needs audit:read: an approver's ordinary
+    // way through the dashboard leaves no refusal in the audit trail.
+    const denied = await s().db.superuser.query<{ event_type: string }>(
+      `select event_type from audit.audit_events
+        where actor_id = $1 and event_type = 'authz.denied'`,
+      [w.reviewer2.id],
+    );
+    expect(denied.rows).toEqual([]);
     await page.click('[data-testid=approve-plan]');
     await signWithPassword(w.reviewer2);
     await expect.poll(async () => (await plan(planId)).state).toBe('effective');

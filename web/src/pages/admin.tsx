@@ -6,7 +6,7 @@ import { api, ApiError } from '../api';
 import type { Route } from '../router';
 import { SingleSignOn } from './sso';
 import { href, navigate } from '../router';
-import { useSession } from '../session';
+import { can, useSession } from '../session';
 import type { Facility, GrantRow, Principal, RecordVersion } from '../types';
 import {
   Async,
@@ -431,11 +431,14 @@ function Facilities(props: { facilities: Facility[]; reload: () => void }): JSX.
   const [env, setEnv] = useState('staging');
   // Each facility's configuration (autonomy tier, blast-radius cap, approval expiry) is a controlled
   // record: shown here, changed through a signed change request (Change requests → Records).
+  // Asked only where the person may read it: a refused call is an authz.denied event.
+  const { session } = useSession();
+  const readable = props.facilities.filter((f) => can(session, 'read', 'configuration', f.id));
   const configs = useAsync(
     async () =>
       (
         await Promise.all(
-          props.facilities.map((f) =>
+          readable.map((f) =>
             api
               .get<{ records: RecordVersion[] }>('/api/v1/records/facility_configuration', {
                 facility_id: f.id,
@@ -445,7 +448,7 @@ function Facilities(props: { facilities: Facility[]; reload: () => void }): JSX.
           ),
         )
       ).flat(),
-    [props.facilities.map((f) => f.id).join()],
+    [readable.map((f) => f.id).join()],
   );
   const config = (fid: string): Record<string, unknown> | undefined =>
     configs.data?.find((r) => r.facility_id === fid && r.lifecycle_state === 'effective')?.content;

@@ -2,7 +2,7 @@
 import type { JSX } from 'preact';
 import { api } from '../api';
 import { navigate } from '../router';
-import { useSession } from '../session';
+import { can, useSession } from '../session';
 import type { AuditEvent, ChangeRequest, Facility } from '../types';
 import { Async, Badge, Mono, Page, Table, Time, useAsync } from '../ui';
 
@@ -29,10 +29,17 @@ export function OverviewPage(): JSX.Element {
         .catch(() => null),
     [],
   );
+  // The trail is asked for only by those who may read it (audit:read organization-wide): a refused
+  // call is an authz.denied event, and every sign-in lands here.
+  const mayReadAudit = can(session, 'read', 'audit', null);
   const events = useAsync(
-    () =>
-      api.get<AuditEvent[]>('/api/v1/audit/events', { limit: 10 }).catch(() => [] as AuditEvent[]),
-    [],
+    async () =>
+      mayReadAudit
+        ? await api
+            .get<AuditEvent[]>('/api/v1/audit/events', { limit: 10 })
+            .catch(() => [] as AuditEvent[])
+        : null,
+    [mayReadAudit],
   );
   return (
     <Page
@@ -104,19 +111,25 @@ export function OverviewPage(): JSX.Element {
       </div>
       <h2>Recent activity</h2>
       <Async state={events} what="activity">
-        {(rows) => (
-          <Table
-            rows={rows}
-            rowKey={(r) => r.id}
-            empty="No activity you can see (audit:read shows the whole trail)."
-            onRow={() => navigate('audit')}
-            columns={[
-              { label: 'When', render: (r) => <Time at={r.occurred_at} /> },
-              { label: 'Event', render: (r) => <Mono>{r.event_type}</Mono> },
-              { label: 'Reason', render: (r) => r.reason ?? '' },
-            ]}
-          />
-        )}
+        {(rows) =>
+          rows === null ? (
+            <p class="muted" data-testid="activity-not-readable">
+              The audit trail needs audit:read organization-wide.
+            </p>
+          ) : (
+            <Table
+              rows={rows}
+              rowKey={(r) => r.id}
+              empty="No activity yet."
+              onRow={() => navigate('audit')}
+              columns={[
+                { label: 'When', render: (r) => <Time at={r.occurred_at} /> },
+                { label: 'Event', render: (r) => <Mono>{r.event_type}</Mono> },
+                { label: 'Reason', render: (r) => r.reason ?? '' },
+              ]}
+            />
+          )
+        }
       </Async>
     </Page>
   );
