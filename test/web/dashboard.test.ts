@@ -230,7 +230,12 @@ describe('the dashboard in Chromium', () => {
   });
 
   it('asks nothing a narrow grant cannot read: no refusal lands in the audit trail', async () => {
-    const narrow = await createUser(s().db, org, [{ domain: 'security', level: 'read', facility }]);
+    // configuration:read at another facility only: nothing of the production facility, no audit,
+    // no action domain.
+    const other = await createFacility(s().db, org, undefined, 'staging');
+    const narrow = await createUser(s().db, org, [
+      { domain: 'configuration', level: 'read', facility: other },
+    ]);
     const { page: p } = await newPage(browser);
     await p.goto(s().server.publicUrl);
     await p.fill('input[name=organization]', org.slug);
@@ -244,6 +249,15 @@ describe('the dashboard in Chromium', () => {
     const row = p.locator('[data-testid=facilities] tbody tr', { hasText: 'production' });
     await expect.poll(() => row.count()).toBe(1);
     expect(await row.locator('td').nth(3).textContent()).toBe('—');
+    // Pages and parts of pages that need more say what they need instead of asking.
+    await p.goto(`${s().server.publicUrl}/#/executions`);
+    await p.waitForSelector('[data-testid=memory-not-readable] >> text=security, cost or drift');
+    await p.goto(`${s().server.publicUrl}/#/audit`);
+    await p.waitForSelector('[data-testid=audit-not-readable] >> text=audit:read');
+    await p.goto(`${s().server.publicUrl}/#/admin?tab=sso`);
+    await p.waitForSelector('[data-testid=needs-grant] >> text=configuration:read');
+    await p.goto(`${s().server.publicUrl}/#/admin?tab=alerts`);
+    await p.waitForSelector('[data-testid=needs-grant] >> text=audit:read');
     const denied = await s().db.superuser.query<{ event_type: string }>(
       `select event_type from audit.audit_events
         where actor_id = $1 and event_type = 'authz.denied'`,

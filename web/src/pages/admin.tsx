@@ -570,8 +570,20 @@ function Alerts(): JSX.Element {
   );
 }
 
+/** A part of the page this person's grants do not cover: said, not asked (a refusal is audited). */
+function NeedsGrant(props: { grant: string }): JSX.Element {
+  return (
+    <Notice kind="warn">
+      <span data-testid="needs-grant">
+        This needs {props.grant}; an administrator can grant it.
+      </span>
+    </Notice>
+  );
+}
+
 export function AdminPage(props: { route: Route }): JSX.Element {
   const tab = props.route.query.get('tab') ?? 'people';
+  const { session } = useSession();
   const facilities = useAsync(() => api.get<{ facilities: Facility[] }>('/api/v1/facilities'), []);
   return (
     <Page
@@ -596,8 +608,18 @@ export function AdminPage(props: { route: Route }): JSX.Element {
       {tab === 'facilities' && (
         <Facilities facilities={facilities.data?.facilities ?? []} reload={facilities.reload} />
       )}
-      {tab === 'sso' && <SingleSignOn facilities={facilities.data?.facilities ?? []} />}
-      {tab === 'alerts' && <Alerts />}
+      {tab === 'sso' &&
+        (can(session, 'read', 'configuration', null) ? (
+          <SingleSignOn facilities={facilities.data?.facilities ?? []} />
+        ) : (
+          <NeedsGrant grant="configuration:read organization-wide" />
+        ))}
+      {tab === 'alerts' &&
+        (can(session, 'read', 'audit', null) ? (
+          <Alerts />
+        ) : (
+          <NeedsGrant grant="audit:read organization-wide" />
+        ))}
     </Page>
   );
 }

@@ -5,6 +5,7 @@ import { useState } from 'preact/hooks';
 import { api } from '../api';
 import type { Route } from '../router';
 import { navigate } from '../router';
+import { can, useSession } from '../session';
 import type { AuditEvent, SessionEvent } from '../types';
 import {
   Async,
@@ -341,6 +342,19 @@ export function RetentionPanel(): JSX.Element {
 
 export function AuditPage(props: { route: Route }): JSX.Element {
   const tab = props.route.query.get('tab') ?? 'events';
+  const { session } = useSession();
+  // Every part of this page needs audit:read organization-wide: without it, say so rather than ask
+  // (each refusal would be an authz.denied event in the trail itself).
+  if (!can(session, 'read', 'audit', null))
+    return (
+      <Page title="Audit" subtitle="Append-only and hash-chained per organization.">
+        <Notice kind="warn">
+          <span data-testid="audit-not-readable">
+            The audit trail needs audit:read organization-wide; an administrator can grant it.
+          </span>
+        </Notice>
+      </Page>
+    );
   return (
     <Page
       title="Audit"

@@ -666,8 +666,14 @@ interface Memory {
 }
 
 function ExecutionList(): JSX.Element {
+  const { session } = useSession();
   const list = useAsync(() => api.get<Execution[]>('/api/v1/executions'), []);
-  const memory = useAsync(() => api.get<Memory>('/api/v1/memory'), []);
+  // Asked only with read in an action domain (a refusal would be an authz.denied event).
+  const mayReadMemory = ['security', 'cost', 'drift'].some((d) => can(session, 'read', d));
+  const memory = useAsync(
+    async () => (mayReadMemory ? await api.get<Memory>('/api/v1/memory') : null),
+    [mayReadMemory],
+  );
   return (
     <Page
       title="Executions"
@@ -697,24 +703,30 @@ function ExecutionList(): JSX.Element {
         with consecutive successes. Any failure resets the streak.
       </p>
       <Async state={memory} what="memory">
-        {(m) => (
-          <Table
-            rows={(m.actions ?? []).filter((a) => a.succeeded + a.failed + a.rolled_back > 0)}
-            rowKey={(a) => a.action_id}
-            empty="No action has run yet."
-            columns={[
-              { label: 'Action', render: (a) => <Mono>{a.action_id}</Mono> },
-              { label: 'Succeeded', render: (a) => a.succeeded },
-              { label: 'Failed', render: (a) => a.failed },
-              { label: 'Rolled back', render: (a) => a.rolled_back },
-              { label: 'Streak', render: (a) => a.consecutive_successes },
-              {
-                label: 'Confidence',
-                render: (a) => `${Math.round(Number(a.confidence) * 100)}%`,
-              },
-            ]}
-          />
-        )}
+        {(m) =>
+          m === null ? (
+            <p class="muted" data-testid="memory-not-readable">
+              Operational memory needs read in security, cost or drift.
+            </p>
+          ) : (
+            <Table
+              rows={(m.actions ?? []).filter((a) => a.succeeded + a.failed + a.rolled_back > 0)}
+              rowKey={(a) => a.action_id}
+              empty="No action has run yet."
+              columns={[
+                { label: 'Action', render: (a) => <Mono>{a.action_id}</Mono> },
+                { label: 'Succeeded', render: (a) => a.succeeded },
+                { label: 'Failed', render: (a) => a.failed },
+                { label: 'Rolled back', render: (a) => a.rolled_back },
+                { label: 'Streak', render: (a) => a.consecutive_successes },
+                {
+                  label: 'Confidence',
+                  render: (a) => `${Math.round(Number(a.confidence) * 100)}%`,
+                },
+              ]}
+            />
+          )
+        }
       </Async>
     </Page>
   );
