@@ -258,6 +258,13 @@ describe('the dashboard in Chromium', () => {
     await p.waitForSelector('[data-testid=needs-grant] >> text=configuration:read');
     await p.goto(`${s().server.publicUrl}/#/admin?tab=alerts`);
     await p.waitForSelector('[data-testid=needs-grant] >> text=audit:read');
+    await p.goto(`${s().server.publicUrl}/#/changes?tab=records&kind=policy`);
+    await p.waitForSelector('[data-testid=records-not-readable] >> text=organization-wide');
+    // At the facility where the grant is, the records are asked for and shown.
+    await p.goto(
+      `${s().server.publicUrl}/#/changes?tab=records&kind=facility_configuration&facility_id=${other}`,
+    );
+    await p.waitForSelector('[data-testid=records] >> text=v1');
     const denied = await s().db.superuser.query<{ event_type: string }>(
       `select event_type from audit.audit_events
         where actor_id = $1 and event_type = 'authz.denied'`,

@@ -6,7 +6,7 @@ import { useState } from 'preact/hooks';
 import { api } from '../api';
 import type { Route } from '../router';
 import { navigate } from '../router';
-import { useSession } from '../session';
+import { can, useSession } from '../session';
 import { SignDialog } from '../sign';
 import type { ChangeRequest, Facility, RecordVersion } from '../types';
 import {
@@ -18,6 +18,7 @@ import {
   Form,
   Json,
   Mono,
+  Notice,
   Page,
   Table,
   Tabs,
@@ -286,12 +287,18 @@ function Records(props: { route: Route }): JSX.Element {
   const kind = props.route.query.get('kind') ?? 'policy';
   const facility = props.route.query.get('facility_id') ?? '';
   const facilities = useAsync(() => api.get<{ facilities: Facility[] }>('/api/v1/facilities'), []);
+  // Every kind here is in the configuration domain: read at the chosen facility, or organization-wide
+  // for all of them. Without it the page says so rather than asks (a refusal is audited).
+  const { session } = useSession();
+  const mayRead = can(session, 'read', 'configuration', facility || null);
   const state = useAsync(
-    () =>
-      api.get<{ records: RecordVersion[] }>(`/api/v1/records/${kind}`, {
-        facility_id: facility || undefined,
-      }),
-    [kind, facility],
+    async () =>
+      mayRead
+        ? await api.get<{ records: RecordVersion[] }>(`/api/v1/records/${kind}`, {
+            facility_id: facility || undefined,
+          })
+        : null,
+    [kind, facility, mayRead],
   );
   const [proposing, setProposing] = useState<RecordVersion | 'new'>();
   const [content, setContent] = useState('{}');
@@ -344,42 +351,54 @@ function Records(props: { route: Route }): JSX.Element {
         </button>
       </div>
       <Async state={state} what="records">
-        {(d) => (
-          <Table
-            testId="records"
-            rows={d.records}
-            rowKey={(r) => r.record_id}
-            empty="No effective records of this kind here."
-            columns={[
-              { label: 'Item', render: (r) => r.item_key ?? <Mono>{short(r.id)}</Mono> },
-              { label: 'Version', render: (r) => `v${r.version}` },
-              { label: 'State', render: (r) => <Badge value={r.lifecycle_state} /> },
-              {
-                label: 'Hash',
-                render: (r) => <Mono title={r.record_hash}>{r.record_hash.slice(0, 12)}…</Mono>,
-              },
-              {
-                label: 'Content',
-                render: (r) => <code class="clip">{JSON.stringify(r.content).slice(0, 120)}</code>,
-              },
-              {
-                label: '',
-                render: (r) => (
-                  <button
-                    type="button"
-                    class="plain"
-                    onClick={() => {
-                      setProposing(r);
-                      setContent(JSON.stringify(r.content, null, 2));
-                    }}
-                  >
-                    Propose a change…
-                  </button>
-                ),
-              },
-            ]}
-          />
-        )}
+        {(d) =>
+          d === null ? (
+            <Notice kind="warn">
+              <span data-testid="records-not-readable">
+                {facility
+                  ? 'Records of this facility need configuration:read at it.'
+                  : 'Records of every facility need configuration:read organization-wide; choose a facility where you hold it.'}
+              </span>
+            </Notice>
+          ) : (
+            <Table
+              testId="records"
+              rows={d.records}
+              rowKey={(r) => r.record_id}
+              empty="No effective records of this kind here."
+              columns={[
+                { label: 'Item', render: (r) => r.item_key ?? <Mono>{short(r.id)}</Mono> },
+                { label: 'Version', render: (r) => `v${r.version}` },
+                { label: 'State', render: (r) => <Badge value={r.lifecycle_state} /> },
+                {
+                  label: 'Hash',
+                  render: (r) => <Mono title={r.record_hash}>{r.record_hash.slice(0, 12)}…</Mono>,
+                },
+                {
+                  label: 'Content',
+                  render: (r) => (
+                    <code class="clip">{JSON.stringify(r.content).slice(0, 120)}</code>
+                  ),
+                },
+                {
+                  label: '',
+                  render: (r) => (
+                    <button
+                      type="button"
+                      class="plain"
+                      onClick={() => {
+                        setProposing(r);
+                        setContent(JSON.stringify(r.content, null, 2));
+                      }}
+                    >
+                      Propose a change…
+                    </button>
+                  ),
+                },
+              ]}
+            />
+          )
+        }
       </Async>
       {proposing && (
         <div class="panel">
