@@ -325,6 +325,7 @@ describe('axiom plan and axiom execution', () => {
 
     const shown = await axiom(w.reviewer, ['plan', 'show', plan.id]);
     expect(shown.stdout).toMatch(/effective .* approvals 1\/1/);
+    expect(shown.stdout.split('\n')[1]).toBe(`  AWS account ${w.accountId}`);
 
     const started = await axiom(w.reviewer, ['execution', 'start', plan.id, '--json']);
     expect(started.code).toBe(0);

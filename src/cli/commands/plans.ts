@@ -20,6 +20,8 @@ interface Plan {
   domain: string;
   created_at: string;
   content: {
+    /** The AWS account the plan acts on (derived by the database from the plan's connection). */
+    account_id?: string;
     steps: Array<{ actionId: string; resourceArn: string }>;
     blast_radius: { total: number; class: string; resources?: string[] };
     rollback_summary?: string[];
@@ -112,6 +114,7 @@ function printPlan(ctx: CliContext, p: Plan): void {
   ctx.io.out(
     `plan ${p.id} v${p.version}  ${p.state}  ${p.domain}  risk ${p.risk_tier}  approvals ${p.approvals.valid}/${p.required_approvals}  blast radius ${p.content.blast_radius.total} (${p.content.blast_radius.class})`,
   );
+  if (p.content.account_id) ctx.io.out(`  AWS account ${p.content.account_id}`);
   // A rollback plan runs each step's rollback: say so, rather than list the actions as if they ran.
   const undo = typeof p.content.rollback_of === 'string';
   if (undo)
