@@ -146,7 +146,7 @@ export async function planFromFindings(
     actionClass: unique[0]!.actionClass,
     steps,
   });
-  const assessment = assessPlan(steps, inventory);
+  const reviewed = reviewedContent(steps.map(candidateOf), inventory);
   return {
     facilityId: first.facility_id,
     candidates,
@@ -155,21 +155,10 @@ export async function planFromFindings(
       action_class: unique[0]!.actionClass,
       steps,
       finding_ids: ids,
-      blast_radius: {
-        resources: [
-          ...assessment.blastRadius.touched,
-          ...assessment.blastRadius.dependents.map((d) => d.arn),
-        ],
-      },
-      rollback_summary: steps.map((s) => candidateOf(s).rollbackPlan.strategy),
+      blast_radius: reviewed.blast_radius,
+      rollback_summary: reviewed.rollback_summary,
       summary: {
-        // What reviewers read before they sign (it is part of the signed record): per step, the exact
-        // AWS CLI commands, the Terraform equivalent, how it is undone and what is checked afterwards.
-        steps: steps.map((s) => stepSummary(candidateOf(s))),
-        blastRadius: {
-          touched: assessment.blastRadius.touched,
-          dependents: assessment.blastRadius.dependents,
-        },
+        ...reviewed.summary,
         manual: candidates
           .map((c, i) => ({ c, f: findings[i]! }))
           .filter(({ c }) => c.manualReviewRequired)
@@ -265,7 +254,7 @@ export async function revisePlan<T = unknown>(
       s.approvedState,
     );
   });
-  const assessment = assessPlan(plan.steps, inventory);
+  const reviewed = reviewedContent(described, inventory);
   return await api.call<T>(
     'plan_revise',
     caller,
@@ -275,24 +264,35 @@ export async function revisePlan<T = unknown>(
       action_class: content.action_class,
       steps: content.steps,
       ...(content.finding_ids ? { finding_ids: content.finding_ids } : {}),
-      blast_radius: {
-        resources: [
-          ...assessment.blastRadius.touched,
-          ...assessment.blastRadius.dependents.map((d) => d.arn),
-        ],
-      },
-      rollback_summary: described.map((c) => c.rollbackPlan.strategy),
-      summary: {
-        steps: described.map(stepSummary),
-        blastRadius: {
-          touched: assessment.blastRadius.touched,
-          dependents: assessment.blastRadius.dependents,
-        },
-        manual: [],
-      },
+      ...reviewed,
+      summary: { ...reviewed.summary, manual: [] },
     },
     reason,
   );
+}
+
+/**
+ * What is derived from a plan's steps (as candidates, in the plan's order) for reviewers, and what
+ * the database counts to decide the risk: the blast radius over the inventory (touched resources and
+ * their dependents), the rollback summary, and per step what reviewers read before they sign (it is
+ * part of the signed record): the exact AWS CLI commands, the Terraform equivalent, how it is undone
+ * and what is checked afterwards.
+ */
+function reviewedContent(candidates: ExecutableCandidate[], inventory: AnyInventoryResource[]) {
+  const { blastRadius } = assessPlan(
+    candidates.map((c) => c.step),
+    inventory,
+  );
+  return {
+    blast_radius: {
+      resources: [...blastRadius.touched, ...blastRadius.dependents.map((d) => d.arn)],
+    },
+    rollback_summary: candidates.map((c) => c.rollbackPlan.strategy),
+    summary: {
+      steps: candidates.map(stepSummary),
+      blastRadius: { touched: blastRadius.touched, dependents: blastRadius.dependents },
+    },
+  };
 }
 
 /** What a reviewer reads for one step of a plan. */
