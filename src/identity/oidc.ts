@@ -14,7 +14,8 @@ import {
 
 const configs = new Map<string, { at: number; config: client.Configuration }>();
 
-function isLoopback(url: URL): boolean {
+/** A URL on this machine (plain HTTP is allowed only there: tests, development). */
+export function isLoopback(url: URL): boolean {
   return url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
 }
 

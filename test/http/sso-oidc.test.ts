@@ -254,6 +254,29 @@ describe('single sign-on with OpenID Connect', () => {
     });
   });
 
+  it('refuses a provider reached over plain HTTP (anywhere but this machine) when it is configured', async () => {
+    const before = (await adm.get<{ providers: unknown[] }>('/api/v1/sso-providers')).body.providers
+      .length;
+    for (const body of [
+      { kind: 'oidc', name: 'Plain', issuer: 'http://idp.example.com', client_id: 'c' },
+      {
+        kind: 'saml',
+        name: 'Plain SAML',
+        idp_entity_id: 'e',
+        idp_sso_url: 'http://idp.example.com/sso',
+        idp_certificate: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----',
+        sp_entity_id: 'sp',
+      },
+    ]) {
+      const r = await adm.post('/api/v1/sso-providers', body);
+      expect(r.status).toBe(400);
+      expect(r.text).toMatch(/https:\/\/ URL/);
+    }
+    expect(
+      (await adm.get<{ providers: unknown[] }>('/api/v1/sso-providers')).body.providers,
+    ).toHaveLength(before);
+  });
+
   it('is not available to a starter organization: configuring and signing in are refused', async () => {
     const starter = await createOrg(s().db, { tier: 'starter' });
     const a = await admin(starter);

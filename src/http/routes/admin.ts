@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { clientSecretContext, sealClientSecret } from '../../identity/context.js';
+import { isLoopback } from '../../identity/oidc.js';
 import type { HttpDeps } from '../server.js';
 import { define, idParams, reasonBody, shortText } from './define.js';
 
@@ -59,6 +60,15 @@ export function registerAdminRoutes(app: FastifyInstance, deps: HttpDeps): void 
   });
 
   // --- Domains and identity providers -------------------------------------------------------------
+  // An identity provider's URLs: TLS, or plain HTTP on this machine only, which is what sign-in
+  // accepts (src/identity/oidc.ts); refused here rather than at the first sign-in.
+  const providerUrl = z
+    .url()
+    .max(2048)
+    .refine((v) => {
+      const u = new URL(v);
+      return u.protocol === 'https:' || (u.protocol === 'http:' && isLoopback(u));
+    }, 'an https:// URL (plain http only on this machine: 127.0.0.1, localhost)');
   const sso = ['single sign-on'];
   define(app, deps, {
     method: 'GET',
@@ -97,11 +107,11 @@ export function registerAdminRoutes(app: FastifyInstance, deps: HttpDeps): void 
     body: z.object({
       kind: z.enum(['oidc', 'saml']),
       name: shortText(100),
-      issuer: z.url().max(2048).optional(),
+      issuer: providerUrl.optional(),
       client_id: shortText(512).optional(),
       client_secret: z.string().min(1).max(4096).optional(),
       idp_entity_id: shortText(2048).optional(),
-      idp_sso_url: z.url().max(2048).optional(),
+      idp_sso_url: providerUrl.optional(),
       idp_certificate: z.string().min(1).max(16_384).optional(),
       sp_entity_id: shortText(2048).optional(),
       default_grants: z.array(grantShape).max(50).optional(),
