@@ -221,10 +221,31 @@ function AddProvider(props: {
   const [kind, setKind] = useState<'oidc' | 'saml'>('oidc');
   const [f, setF] = useState(emptyProvider);
   const [grants, setGrants] = useState<DefaultGrant[]>([]);
-  const set =
-    (k: keyof typeof emptyProvider) =>
-    (e: Event): void =>
-      setF({ ...f, [k]: (e.target as HTMLInputElement).value });
+  // One text input of the form: `k` is both its state and (with sso- and dashes) its name.
+  const field = (
+    k: keyof typeof emptyProvider,
+    label: string,
+    o: {
+      hint?: string;
+      max: number;
+      type?: 'text' | 'url' | 'password';
+      optional?: boolean;
+      autocomplete?: string;
+    },
+  ): JSX.Element => (
+    <Field label={label} hint={o.hint}>
+      <input
+        name={`sso-${k.replace(/_/g, '-')}`}
+        // Preact types each input kind's attributes apart; these three take the same ones here.
+        type={(o.type ?? 'text') as 'text'}
+        required={!o.optional}
+        maxLength={o.max}
+        autocomplete={o.autocomplete}
+        value={f[k]}
+        onInput={(e) => setF({ ...f, [k]: (e.target as HTMLInputElement).value })}
+      />
+    </Field>
+  );
   return (
     <div class="panel">
       <h4>Add an identity provider</h4>
@@ -270,47 +291,26 @@ function AddProvider(props: {
             <option value="saml">SAML 2.0</option>
           </select>
         </Field>
-        <Field label="Name" hint="What people see on the sign-in page.">
-          <input name="sso-name" required maxLength={100} value={f.name} onInput={set('name')} />
-        </Field>
+        {field('name', 'Name', { hint: 'What people see on the sign-in page.', max: 100 })}
         {kind === 'oidc' ? (
           <>
             <Notice>
               Register this redirect URI at the provider:{' '}
               <Mono>{`${origin}/api/v1/auth/oidc/callback`}</Mono>
             </Notice>
-            <Field label="Issuer" hint="The provider's issuer URL (https).">
-              <input
-                name="sso-issuer"
-                type="url"
-                required
-                maxLength={2048}
-                value={f.issuer}
-                onInput={set('issuer')}
-              />
-            </Field>
-            <Field label="Client id">
-              <input
-                name="sso-client-id"
-                required
-                maxLength={512}
-                value={f.client_id}
-                onInput={set('client_id')}
-              />
-            </Field>
-            <Field
-              label="Client secret (optional)"
-              hint="Sealed by the server before it is stored; never shown again. Leave empty for a public client."
-            >
-              <input
-                name="sso-client-secret"
-                type="password"
-                autocomplete="new-password"
-                maxLength={4096}
-                value={f.client_secret}
-                onInput={set('client_secret')}
-              />
-            </Field>
+            {field('issuer', 'Issuer', {
+              hint: "The provider's issuer URL (https).",
+              max: 2048,
+              type: 'url',
+            })}
+            {field('client_id', 'Client id', { max: 512 })}
+            {field('client_secret', 'Client secret (optional)', {
+              hint: 'Sealed by the server before it is stored; never shown again. Leave empty for a public client.',
+              max: 4096,
+              type: 'password',
+              optional: true,
+              autocomplete: 'new-password',
+            })}
           </>
         ) : (
           <>
@@ -318,25 +318,8 @@ function AddProvider(props: {
               After saving, give the provider Axiom's service-provider metadata (the SP metadata
               link in the table above); it names the assertion consumer service.
             </Notice>
-            <Field label="Identity provider entity id">
-              <input
-                name="sso-idp-entity-id"
-                required
-                maxLength={2048}
-                value={f.idp_entity_id}
-                onInput={set('idp_entity_id')}
-              />
-            </Field>
-            <Field label="Single sign-on URL" hint="https">
-              <input
-                name="sso-idp-sso-url"
-                type="url"
-                required
-                maxLength={2048}
-                value={f.idp_sso_url}
-                onInput={set('idp_sso_url')}
-              />
-            </Field>
+            {field('idp_entity_id', 'Identity provider entity id', { max: 2048 })}
+            {field('idp_sso_url', 'Single sign-on URL', { hint: 'https', max: 2048, type: 'url' })}
             <Field label="Signing certificate (PEM)">
               <textarea
                 name="sso-idp-certificate"
@@ -344,21 +327,15 @@ function AddProvider(props: {
                 rows={6}
                 maxLength={16384}
                 value={f.idp_certificate}
-                onInput={set('idp_certificate')}
+                onInput={(e) =>
+                  setF({ ...f, idp_certificate: (e.target as HTMLTextAreaElement).value })
+                }
               />
             </Field>
-            <Field
-              label="Axiom's entity id"
-              hint={`As registered at the provider, e.g. ${origin}/saml/${session.organization.slug}`}
-            >
-              <input
-                name="sso-sp-entity-id"
-                required
-                maxLength={2048}
-                value={f.sp_entity_id}
-                onInput={set('sp_entity_id')}
-              />
-            </Field>
+            {field('sp_entity_id', "Axiom's entity id", {
+              hint: `As registered at the provider, e.g. ${origin}/saml/${session.organization.slug}`,
+              max: 2048,
+            })}
           </>
         )}
         <DefaultGrants grants={grants} onChange={setGrants} facilities={props.facilities} />
