@@ -82,6 +82,18 @@ export function Notice(props: {
   );
 }
 
+/**
+ * What a part of a page needs that the person's grants do not give: said instead of asked, since
+ * every refused call is an authz.denied event in the audit trail (docs/architecture.md).
+ */
+export function NeedsGrant(props: { testId: string; children: ComponentChildren }): JSX.Element {
+  return (
+    <Notice kind="warn">
+      <span data-testid={props.testId}>{props.children}</span>
+    </Notice>
+  );
+}
+
 export function Loading(props: { what?: string }): JSX.Element {
   return <p class="muted loading">Loading{props.what ? ` ${props.what}` : ''}…</p>;
 }

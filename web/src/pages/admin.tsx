@@ -16,6 +16,7 @@ import {
   Field,
   Form,
   Mono,
+  NeedsGrant,
   Notice,
   Page,
   Table,
@@ -570,17 +571,6 @@ function Alerts(): JSX.Element {
   );
 }
 
-/** A part of the page this person's grants do not cover: said, not asked (a refusal is audited). */
-function NeedsGrant(props: { grant: string }): JSX.Element {
-  return (
-    <Notice kind="warn">
-      <span data-testid="needs-grant">
-        This needs {props.grant}; an administrator can grant it.
-      </span>
-    </Notice>
-  );
-}
-
 export function AdminPage(props: { route: Route }): JSX.Element {
   const tab = props.route.query.get('tab') ?? 'people';
   const { session } = useSession();
@@ -612,13 +602,17 @@ export function AdminPage(props: { route: Route }): JSX.Element {
         (can(session, 'read', 'configuration', null) ? (
           <SingleSignOn facilities={facilities.data?.facilities ?? []} />
         ) : (
-          <NeedsGrant grant="configuration:read organization-wide" />
+          <NeedsGrant testId="needs-grant">
+            This needs configuration:read organization-wide; an administrator can grant it.
+          </NeedsGrant>
         ))}
       {tab === 'alerts' &&
         (can(session, 'read', 'audit', null) ? (
           <Alerts />
         ) : (
-          <NeedsGrant grant="audit:read organization-wide" />
+          <NeedsGrant testId="needs-grant">
+            This needs audit:read organization-wide; an administrator can grant it.
+          </NeedsGrant>
         ))}
     </Page>
   );

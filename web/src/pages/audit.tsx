@@ -16,6 +16,7 @@ import {
   Form,
   Json,
   Mono,
+  NeedsGrant,
   Notice,
   Page,
   ReasonField,
@@ -348,11 +349,9 @@ export function AuditPage(props: { route: Route }): JSX.Element {
   if (!can(session, 'read', 'audit', null))
     return (
       <Page title="Audit" subtitle="Append-only and hash-chained per organization.">
-        <Notice kind="warn">
-          <span data-testid="audit-not-readable">
-            The audit trail needs audit:read organization-wide; an administrator can grant it.
-          </span>
-        </Notice>
+        <NeedsGrant testId="audit-not-readable">
+          The audit trail needs audit:read organization-wide; an administrator can grant it.
+        </NeedsGrant>
       </Page>
     );
   return (

@@ -18,7 +18,7 @@ import {
   Form,
   Json,
   Mono,
-  Notice,
+  NeedsGrant,
   Page,
   Table,
   Tabs,
@@ -353,13 +353,11 @@ function Records(props: { route: Route }): JSX.Element {
       <Async state={state} what="records">
         {(d) =>
           d === null ? (
-            <Notice kind="warn">
-              <span data-testid="records-not-readable">
-                {facility
-                  ? 'Records of this facility need configuration:read at it.'
-                  : 'Records of every facility need configuration:read organization-wide; choose a facility where you hold it.'}
-              </span>
-            </Notice>
+            <NeedsGrant testId="records-not-readable">
+              {facility
+                ? 'Records of this facility need configuration:read at it.'
+                : 'Records of every facility need configuration:read organization-wide; choose a facility where you hold it.'}
+            </NeedsGrant>
           ) : (
             <Table
               testId="records"
