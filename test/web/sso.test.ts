@@ -151,7 +151,9 @@ describe('single sign-on set up in the dashboard', () => {
     await page.fill('input[name=disable-reason]', 'moving to the new tenant');
     await page.click('[data-testid=sso-disable-form] button[type=submit]');
     await page.waitForSelector(`text=${oidcName} is disabled.`);
-    expect(await page.$(`[data-testid=sso-disable-${p.id}]`)).toBeNull();
+    // The list reloads after the message shows: wait for the row to lose its button.
+    await page.waitForSelector(`[data-testid=sso-disable-${p.id}]`, { state: 'detached' });
+    expect(await page.locator(`[data-testid=sso-disable-${p.id}]`).count()).toBe(0);
     expect((await providers()).find((x) => x.id === p.id)!.disabled_at).not.toBeNull();
     const ev = await s().db.superuser.query<{ reason: string }>(
       `select reason from audit.audit_events
@@ -168,9 +170,9 @@ describe('single sign-on set up in the dashboard', () => {
     ]);
     const p = await signIn(org.slug, reader.email, reader.password);
     await p.waitForSelector(`[data-testid=sso-providers] >> text=${oidcName}`);
-    expect(await p.$('[data-testid=domain-form]')).toBeNull();
-    expect(await p.$('[data-testid=sso-form]')).toBeNull();
-    expect(await p.$('[data-testid^=sso-disable-]')).toBeNull();
+    expect(await p.locator('[data-testid=domain-form]').count()).toBe(0);
+    expect(await p.locator('[data-testid=sso-form]').count()).toBe(0);
+    expect(await p.locator('[data-testid^=sso-disable-]').count()).toBe(0);
   });
 
   it('shows the database refusing a starter-tier organization, and nothing is stored', async () => {
