@@ -3,6 +3,7 @@
 // auth_time. The database keeps the in-flight request (single use) and decides who signs in.
 import * as client from 'openid-client';
 import { AppError } from '../errors.js';
+import { isProviderUrl } from './urls.js';
 import {
   clientSecretContext,
   openClientSecret,
@@ -13,11 +14,6 @@ import {
 } from './context.js';
 
 const configs = new Map<string, { at: number; config: client.Configuration }>();
-
-/** A URL on this machine (plain HTTP is allowed only there: tests, development). */
-export function isLoopback(url: URL): boolean {
-  return url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
-}
 
 export function oidcRedirectUri(deps: Pick<IdentityDeps, 'publicUrl'>): string {
   return new URL('/api/v1/auth/oidc/callback', deps.publicUrl).toString();
@@ -30,9 +26,9 @@ async function configFor(deps: IdentityDeps, p: SsoProvider): Promise<client.Con
     throw new AppError('invalid_input', 'the provider is not an OpenID provider');
   const issuer = new URL(p.issuer);
   // Plain HTTP only for a provider on this machine (tests, development); anything else needs TLS.
-  const insecure = issuer.protocol === 'http:' && isLoopback(issuer);
-  if (issuer.protocol !== 'https:' && !insecure)
+  if (!isProviderUrl(issuer))
     throw new AppError('invalid_input', 'an OpenID issuer must use https');
+  const insecure = issuer.protocol === 'http:';
   const secret = p.client_secret_sealed
     ? await openClientSecret(deps.kek, p.client_secret_sealed, clientSecretContext(p))
     : undefined;

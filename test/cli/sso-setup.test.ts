@@ -142,6 +142,28 @@ describe('axiom sso', () => {
     expect(off.stdout).toMatch(new RegExp(`^${p.id} {2}saml {2}disabled \\S+ {2}Corp SAML`));
   });
 
+  it('accepts a provider on this machine over plain HTTP, as the server does', async () => {
+    // The same rule as the API and sign-in (src/identity/urls.ts): a development provider on a
+    // loopback address needs no TLS; a provider anywhere else does (next test).
+    const r = await axiom(org.admin, [
+      'sso',
+      'add-oidc',
+      '--name',
+      'Local IdP',
+      '--issuer',
+      'http://127.0.0.1:5556/dex',
+      '--client-id',
+      'local',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/ {2}Local IdP {2}http:\/\/127\.0\.0\.1:5556\/dex client local$/);
+    const stored = await s().db.superuser.query<{ issuer: string }>(
+      `select issuer from core.sso_providers where organization_id = $1 and name = 'Local IdP'`,
+      [org.id],
+    );
+    expect(stored.rows).toEqual([{ issuer: 'http://127.0.0.1:5556/dex' }]);
+  });
+
   it('refuses malformed arguments before any request', async () => {
     const before = await providers(org);
     const notPem = path.join(dir, 'not.pem');
@@ -149,7 +171,7 @@ describe('axiom sso', () => {
     for (const [args, message] of [
       [
         ['add-oidc', '--name', 'x', '--issuer', 'http://plain.example.com', '--client-id', 'c'],
-        /https:\/\/ URL/,
+        /--issuer is an https:\/\/ URL \(plain http only on this machine/,
       ],
       [
         [

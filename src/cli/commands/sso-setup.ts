@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { AppError } from '../../errors.js';
+import { isProviderUrl, PROVIDER_URL_RULE } from '../../identity/urls.js';
 import { urlOption, uuidArg, withClient } from '../api.js';
 import type { CliContext, Lazy } from '../main.js';
 import { readAll } from '../signing.js';
@@ -39,16 +40,11 @@ function grants(values: string[] | undefined): Array<Record<string, string | nul
   });
 }
 
-function httpsUrl(flag: string): (v: string) => string {
+/** The server's rule for a provider URL (src/identity/urls.ts), checked before any request. */
+function providerUrl(flag: string): (v: string) => string {
   return (v) => {
-    let ok = false;
-    try {
-      ok = new URL(v).protocol === 'https:';
-    } catch {
-      ok = false;
-    }
-    if (!ok || v.length > 2048)
-      throw new AppError('invalid_input', `${flag} is an https:// URL`, { reason: 'usage' });
+    if (v.length > 2048 || !isProviderUrl(v))
+      throw new AppError('invalid_input', `${flag} is ${PROVIDER_URL_RULE}`, { reason: 'usage' });
     return v;
   };
 }
@@ -147,7 +143,11 @@ export function registerSsoCommands(program: Command, ctx: CliContext, lazy: Laz
       'an OpenID Connect provider; the client secret comes from standard input (configuration:review)',
     )
     .requiredOption('--name <name>', 'what people see on the sign-in page')
-    .requiredOption('--issuer <url>', 'the issuer URL (https)', httpsUrl('--issuer'))
+    .requiredOption(
+      '--issuer <url>',
+      'the issuer URL (https; plain http only on this machine)',
+      providerUrl('--issuer'),
+    )
     .requiredOption('--client-id <id>', 'the client id Axiom is registered with')
     .option('--client-secret-stdin', 'read the client secret from standard input')
     .action(
@@ -182,8 +182,8 @@ export function registerSsoCommands(program: Command, ctx: CliContext, lazy: Laz
     .requiredOption('--idp-entity-id <id>', 'the identity provider’s entity id')
     .requiredOption(
       '--idp-sso-url <url>',
-      'its single sign-on URL (https)',
-      httpsUrl('--idp-sso-url'),
+      'its single sign-on URL (https; plain http only on this machine)',
+      providerUrl('--idp-sso-url'),
     )
     .requiredOption('--idp-certificate-file <file>', 'its signing certificate (PEM)')
     .requiredOption('--sp-entity-id <id>', 'Axiom’s entity id as registered at the provider')

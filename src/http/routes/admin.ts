@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { clientSecretContext, sealClientSecret } from '../../identity/context.js';
-import { isLoopback } from '../../identity/oidc.js';
+import { isProviderUrl, PROVIDER_URL_RULE } from '../../identity/urls.js';
 import type { HttpDeps } from '../server.js';
 import { define, idParams, reasonBody, shortText } from './define.js';
 
@@ -65,10 +65,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: HttpDeps): void 
   const providerUrl = z
     .url()
     .max(2048)
-    .refine((v) => {
-      const u = new URL(v);
-      return u.protocol === 'https:' || (u.protocol === 'http:' && isLoopback(u));
-    }, 'an https:// URL (plain http only on this machine: 127.0.0.1, localhost)');
+    .refine((v) => isProviderUrl(v), PROVIDER_URL_RULE);
   const sso = ['single sign-on'];
   define(app, deps, {
     method: 'GET',
