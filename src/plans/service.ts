@@ -202,7 +202,12 @@ export async function revisePlan<T = unknown>(
   reason: string,
 ): Promise<T> {
   const current = await api.call<
-    PlanView & { content: { summary?: { steps?: PlanStepSummary[] } } }
+    PlanView & {
+      content: {
+        finding_ids?: string[];
+        summary?: { steps?: PlanStepSummary[]; manual?: PlanDraft['content']['summary']['manual'] };
+      };
+    }
   >('plan_get', caller, planId);
   if (content.connection_id !== current.content.connection_id)
     throw new AppError(
@@ -255,6 +260,13 @@ export async function revisePlan<T = unknown>(
     );
   });
   const reviewed = reviewedContent(described, inventory);
+  const answered = await answeredFindings(
+    api,
+    caller,
+    [...(current.content.finding_ids ?? []), ...(content.finding_ids ?? [])],
+    plan.steps,
+    current.content.summary?.manual ?? [],
+  );
   return await api.call<T>(
     'plan_revise',
     caller,
@@ -263,12 +275,44 @@ export async function revisePlan<T = unknown>(
       connection_id: content.connection_id,
       action_class: content.action_class,
       steps: content.steps,
-      ...(content.finding_ids ? { finding_ids: content.finding_ids } : {}),
+      finding_ids: answered.ids,
       ...reviewed,
-      summary: { ...reviewed.summary, manual: [] },
+      summary: { ...reviewed.summary, manual: answered.manual },
     },
     reason,
   );
+}
+
+/**
+ * The findings a new version of a plan answers, derived like the rest of what reviewers read: of the
+ * findings the plan answered and those the caller adds, a finding stays when a step applies its
+ * check's remediation to its resource, or when the plan listed it for manual review before (that
+ * entry is kept). A finding whose step was left out is no longer claimed; the caller cannot claim one
+ * no step fixes. Each finding is read with the caller's grants (finding_get).
+ */
+async function answeredFindings(
+  api: Pick<Api, 'call'>,
+  caller: Caller,
+  ids: string[],
+  steps: Array<{ actionId: string; resourceArn: string }>,
+  manual: PlanDraft['content']['summary']['manual'],
+): Promise<{ ids: string[]; manual: PlanDraft['content']['summary']['manual'] }> {
+  const unique = [...new Set(ids)];
+  if (unique.length > 100)
+    throw new AppError('invalid_input', 'a plan answers at most 100 findings', {
+      reason: 'invalid_findings',
+    });
+  const kept: string[] = [];
+  for (const id of unique) {
+    if (manual.some((m) => m.findingId === id)) {
+      kept.push(id);
+      continue;
+    }
+    const f = await api.call<FindingView>('finding_get', caller, id);
+    const action = ACTION_FOR_CHECK[f.check_id as keyof typeof ACTION_FOR_CHECK];
+    if (steps.some((s) => s.resourceArn === f.resource_arn && s.actionId === action)) kept.push(id);
+  }
+  return { ids: kept, manual: manual.filter((m) => kept.includes(m.findingId)) };
 }
 
 /**

@@ -183,6 +183,8 @@ describe('axiom plan and axiom execution', () => {
     const v2Summary = (v2.content as unknown as { summary: { steps: Array<{ actionId: string }> } })
       .summary.steps;
     expect(v2Summary.map((x) => x.actionId)).toEqual(['s3.put_bucket_public_access_block']);
+    // So do the findings it claims to answer: the key's finding went with its step.
+    expect((v2.content as unknown as { finding_ids: string[] }).finding_ids).toEqual([ids[0]]);
 
     // Other edits: a content file, here version 1's content with its steps in the other order, from
     // standard input. What is derived from the steps may stay in the file, even forged: it is derived
@@ -218,6 +220,8 @@ describe('axiom plan and axiom execution', () => {
     expect(v3.content.summary.steps.map((x) => x.actionId)).toEqual(order);
     expect(v3.content.summary.steps[1]!.cli.join(' ')).toMatch(/aws s3api put-public-access-block/);
     expect(v3.content.blast_radius.resources.length).toBeGreaterThanOrEqual(2);
+    // The key's step is back, and with it its finding (listed in the file, answered by a step).
+    expect((v3.content as unknown as { finding_ids: string[] }).finding_ids).toEqual(ids);
     // And back to the bucket alone: step 1 is the rotation now.
     const v4r = await axiom(proposer, [
       'plan',
@@ -246,10 +250,15 @@ describe('axiom plan and axiom execution', () => {
         blast_radius: { resources: [] },
         rollback_summary: ['nothing to undo'],
         summary: { steps: [{ cli: ['echo harmless'] }] },
+        finding_ids: ids,
       },
       reason: 'forged previews',
     });
     expect(forged.status).toBe(201);
+    // The key's finding is not claimed: no step of this version rotates the key.
+    expect((forged.body.content as unknown as { finding_ids: string[] }).finding_ids).toEqual([
+      ids[0],
+    ]);
     expect(forged.body.content.summary).toEqual(v4.content.summary);
     expect(forged.body.content.blast_radius).toEqual(v4.content.blast_radius);
     expect(forged.body.content).toMatchObject({

@@ -221,6 +221,7 @@ describe('plans and executions in Chromium', () => {
       version: number;
       content: {
         steps: Array<{ actionId: string; resourceArn: string }>;
+        finding_ids: string[];
         summary: { steps: Array<{ actionId: string; cli: string[] }> };
       };
     };
@@ -254,6 +255,10 @@ describe('plans and executions in Chromium', () => {
     const v2 = await t.api.call<Stored>('plan_get', w.reviewer.caller, v1.id);
     expect(v2.content.steps).toEqual([kept]);
     expect(v2.content.summary.steps.map((x) => x.actionId)).toEqual([kept.actionId]);
+    // It answers only the finding of the step it keeps.
+    expect(v2.content.finding_ids).toEqual(
+      picked.filter((x) => x.resource_arn === kept.resourceArn).map((x) => x.id),
+    );
     // The page shows the new version, and the one step's own previews.
     await expect.poll(() => page.locator('[data-testid=plan-step]').count()).toBe(1);
     expect(await page.textContent('[data-testid=plan-step]')).toContain(

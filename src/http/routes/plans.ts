@@ -28,6 +28,7 @@ const planContent = z
     connection_id: z.uuid(),
     action_class: z.enum(['security', 'cost', 'drift']),
     steps: z.array(stepSchema).min(1).max(100),
+    // Findings the new steps answer, added to the plan's own; kept only if a step fixes them.
     finding_ids: z.array(z.uuid()).max(100).optional(),
     blast_radius: z
       .object({ resources: z.array(z.string().min(10).max(2048)).max(10000) })
