@@ -125,12 +125,16 @@ describe('the read-only firewall', () => {
       'kms:Decrypt',
       'cloudtrail:LookupEvents',
     ]);
-    await new Promise((r) => setTimeout(r, 300));
-    const { rows } = await db().superuser.query<{ reason: string }>(
-      `select reason from audit.audit_events where event_type = 'cloud.call_refused' and target_id = $1 order by occurred_at`,
-      [connectionId],
-    );
-    expect(rows.map((r) => r.reason.split(' ')[0]).sort()).toEqual(
+    // The refusals are recorded asynchronously: wait for them (not for a fixed time).
+    const recorded = async (): Promise<string[]> =>
+      (
+        await db().superuser.query<{ reason: string }>(
+          `select reason from audit.audit_events where event_type = 'cloud.call_refused' and target_id = $1 order by occurred_at`,
+          [connectionId],
+        )
+      ).rows.map((r) => r.reason.split(' ')[0]!);
+    await expect.poll(async () => (await recorded()).length, { timeout: 15_000 }).toBe(4);
+    expect((await recorded()).sort()).toEqual(
       [
         'cloudtrail:LookupEvents',
         'kms:Decrypt',

@@ -115,11 +115,16 @@ describe('rotating the key-encryption key', () => {
         }
       }
     })();
-    await new Promise((r) => setTimeout(r, 150));
+    // Reads before, during and after the rotation: wait for reads, not for time (a loaded machine
+    // may manage only a few in 150 ms).
+    const readsPast = async (n: number): Promise<void> => {
+      await expect.poll(() => reads, { timeout: 15_000, interval: 20 }).toBeGreaterThan(n);
+    };
+    await readsPast(2);
     ring.rotateTo(new KmsKek(await newKmsKey(sandbox()), kmsConfig(sandbox())));
     const rewrapped = await keys.rewrap(org.admin.caller, org.id);
     expect(rewrapped).toMatch(/^kms:arn:aws:kms:us-east-1:/);
-    await new Promise((r) => setTimeout(r, 150));
+    await readsPast(reads + 3);
     stop = true;
     await reader;
     expect(failures).toEqual([]);

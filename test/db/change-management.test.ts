@@ -362,6 +362,7 @@ describe('versions', () => {
     const c2 = new pg.Client({ connectionString: connectionString(t.target('axiom_user')) });
     await c1.connect();
     await c2.connect();
+    const pid2 = (await c2.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
     const call = (
       c: pg.Client,
       token: string,
@@ -384,7 +385,20 @@ describe('versions', () => {
       expect(first.ok).toBe(true);
       // The second writer starts while the first has not committed: it waits on the chain, then loses.
       const second = call(c2, other.token, 4);
-      await new Promise((r) => setTimeout(r, 200));
+      // Commit only once the second writer is waiting for a lock (under load it may take a while to
+      // get there; committing earlier would test something else).
+      await expect
+        .poll(
+          async () =>
+            (
+              await t.superuser.query<{ w: string | null }>(
+                'select wait_event_type as w from pg_stat_activity where pid = $1',
+                [pid2],
+              )
+            ).rows[0]?.w,
+          { timeout: 15_000, interval: 20 },
+        )
+        .toBe('Lock');
       await c1.query('commit');
       const lost = await second;
       expect(lost.ok).toBe(false);
