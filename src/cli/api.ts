@@ -3,9 +3,9 @@
 // an id argument before anything is sent, and the lookup of a person by e-mail or a facility by slug.
 import fs from 'node:fs';
 import { Option, type Command } from 'commander';
-import { loadConfig } from '../config/index.js';
+import { loadConfig, type Config } from '../config/index.js';
 import { AppError } from '../errors.js';
-import { clientFor } from './client.js';
+import { clientFor, type AxiomClient } from './client.js';
 import type { CliContext } from './main.js';
 import { readAll } from './signing.js';
 
@@ -21,12 +21,24 @@ export async function withClient<T>(
   url: string | undefined,
   fn: (c: CallApi) => Promise<T>,
 ): Promise<T> {
-  const client = clientFor(loadConfig(ctx.env), ctx.env, { url });
-  try {
-    return await fn({
+  return await withAxiomClient(ctx, loadConfig(ctx.env), url, (client) =>
+    fn({
       call: <R>(method: Method, route: string, body?: unknown) =>
         client.call<R>(method, route, body === undefined ? {} : { body }),
-    });
+    }),
+  );
+}
+
+/** The client itself, for the commands that sign in and out (src/cli/commands/auth.ts). */
+export async function withAxiomClient<T>(
+  ctx: CliContext,
+  config: Config,
+  url: string | undefined,
+  fn: (client: AxiomClient) => Promise<T>,
+): Promise<T> {
+  const client = clientFor(config, ctx.env, { url });
+  try {
+    return await fn(client);
   } finally {
     await client.close();
   }

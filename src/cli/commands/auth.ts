@@ -19,7 +19,7 @@ import {
   type AxiomClient,
 } from '../client.js';
 import type { CliContext, Lazy } from '../main.js';
-import { urlOption, uuidArg } from '../api.js';
+import { urlOption, uuidArg, withAxiomClient } from '../api.js';
 import { readAll } from '../signing.js';
 
 interface Whoami {
@@ -51,19 +51,12 @@ async function ask(ctx: CliContext, prompt: string, silent = false): Promise<str
   return silent ? String(answer) : String(answer).trim();
 }
 
-async function withClient<T>(
+const withClient = <T>(
   ctx: CliContext,
-  lazy: Lazy,
+  lazy: Pick<Lazy, 'config'>,
   url: string | undefined,
   fn: (client: AxiomClient) => Promise<T>,
-): Promise<T> {
-  const client = clientFor(lazy.config(), ctx.env, { url });
-  try {
-    return await fn(client);
-  } finally {
-    await client.close();
-  }
-}
+): Promise<T> => withAxiomClient(ctx, lazy.config(), url, fn);
 
 function describe(who: Whoami, url: string): string {
   return (
