@@ -76,6 +76,10 @@ describe('the dashboard in Chromium', () => {
     await page.click('button[type=submit]');
     await page.waitForSelector('[data-testid=org-name]');
     expect(await page.textContent('[data-testid=org-name]')).toBe(`Org ${org.slug}`);
+    // Recent activity says who did what: the administrator's own sign-in, by name.
+    await page.waitForSelector(
+      '[data-testid=recent-activity] [data-testid=person] >> text=Ada Admin',
+    );
     await screenshot(page, 'overview');
   });
 

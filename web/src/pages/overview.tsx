@@ -1,6 +1,7 @@
 // The first page after sign-in: what needs a decision, and what changed.
 import type { JSX } from 'preact';
 import { api } from '../api';
+import { Person } from '../people';
 import { navigate } from '../router';
 import { can, useSession } from '../session';
 import type { AuditEvent, ChangeRequest, Facility } from '../types';
@@ -121,10 +122,12 @@ export function OverviewPage(): JSX.Element {
               rows={rows}
               rowKey={(r) => r.id}
               empty="No activity yet."
+              testId="recent-activity"
               onRow={() => navigate('audit')}
               columns={[
                 { label: 'When', render: (r) => <Time at={r.occurred_at} /> },
                 { label: 'Event', render: (r) => <Mono>{r.event_type}</Mono> },
+                { label: 'Who', render: (r) => <Person id={r.actor_id} /> },
                 { label: 'Reason', render: (r) => r.reason ?? '' },
               ]}
             />
