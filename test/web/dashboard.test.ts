@@ -121,7 +121,9 @@ describe('the dashboard in Chromium', () => {
     await page.fill('input[name=sign-password]', org.admin.password);
     await page.click('[data-testid=sign-password] button[type=submit]');
     await page.click('[data-testid=sign-complete]');
-    await page.waitForSelector('[data-testid=change-request] >> text=approved');
+    // The State badge (in its <dd>), drawn only after the approval came back and the page reloaded;
+    // the signing dialog, inside the same element, says "approved" while the request is in flight.
+    await page.waitForSelector('[data-testid=change-request] dd >> text="approved"');
     await screenshot(page, 'change-approved-password');
     const after = await crState(cr.id);
     expect(after.state).toBe('approved');
@@ -157,7 +159,9 @@ describe('the dashboard in Chromium', () => {
     expect(await page.locator('[data-testid=sign-password]').count()).toBe(0);
     await page.click('[data-testid=sign-webauthn]');
     await page.click('[data-testid=sign-complete]');
-    await page.waitForSelector('[data-testid=change-request] >> text=approved');
+    // The State badge (in its <dd>), drawn only after the approval came back and the page reloaded;
+    // the signing dialog, inside the same element, says "approved" while the request is in flight.
+    await page.waitForSelector('[data-testid=change-request] dd >> text="approved"');
     await screenshot(page, 'change-approved-security-key');
     const sigs = await s().db.api.call<Array<{ factors: string[]; record_hash: string }>>(
       'signature_list',
