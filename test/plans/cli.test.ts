@@ -331,6 +331,7 @@ describe('axiom plan and axiom execution', () => {
     );
     expect(approved.stderr).toBe('');
     expect(approved.stdout).toContain('change request approved');
+    expect(approved.stdout).toContain(`Then: axiom execution start ${plan.id}`);
 
     const shown = await axiom(w.reviewer, ['plan', 'show', plan.id]);
     expect(shown.stdout).toMatch(/effective .* approvals 1\/1/);

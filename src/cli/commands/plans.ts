@@ -265,7 +265,11 @@ export function registerPlanCommands(program: Command, ctx: CliContext, lazy: La
           });
         });
         if (o.json) ctx.io.json(cr);
-        else ctx.io.out(`plan ${planId}: change request ${cr.state}`);
+        else {
+          ctx.io.out(`plan ${planId}: change request ${cr.state}`);
+          // What happens next: an approved plan waits to be started.
+          if (cr.state === 'approved') ctx.io.out(`Then: axiom execution start ${planId}`);
+        }
       },
     );
   }
