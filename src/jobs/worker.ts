@@ -189,6 +189,9 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       logger: graphileLogger(deps.logger),
       events,
       taskList: tasks(deps, (helpers) => queueFrom(helpers)),
+      // No cron schedule: without this graphile-worker reads a `crontab` file from whatever directory
+      // Axiom was started in and enqueues what it says. Recurring work is scheduled by Axiom itself.
+      parsedCronItems: [],
     });
     await holding;
   } catch (e) {
