@@ -101,6 +101,27 @@ describe('plans and executions in Chromium', () => {
     );
     await page.click('[data-testid=plan-step] >> role=tab[name="Rollback plan"]');
     expect(await page.textContent('[data-testid=plan-step]')).toMatch(/reversib/i);
+    expect(await page.textContent('[data-testid=expected-recovery]')).toBe('about 1 minute');
+    // The finding it was planned from, by its check and resource, links back to it.
+    const answered = (
+      await s().db.api.call<{ content: { finding_ids: string[] } }>(
+        'plan_get',
+        w.reviewer.caller,
+        planId,
+      )
+    ).content.finding_ids;
+    expect(answered).toHaveLength(1);
+    const finding = await s().db.api.call<{ resource_id: string }>(
+      'finding_get',
+      w.reviewer.caller,
+      answered[0],
+    );
+    await page.waitForSelector(
+      '[data-testid=plan-findings] >> text=s3_bucket_no_public_access_block',
+    );
+    expect(await page.textContent('[data-testid=plan-findings] tbody')).toContain(
+      finding.resource_id,
+    );
     await screenshot(page, 'plan-proposed');
     // The person who proposed it cannot approve it: the page offers no approval.
     expect(await page.locator('[data-testid=approve-plan]').count()).toBe(0);

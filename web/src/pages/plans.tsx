@@ -9,7 +9,7 @@ import { api } from '../api';
 import { href, navigate, type Route } from '../router';
 import { can, useSession } from '../session';
 import { SignDialog } from '../sign';
-import { shownStepState } from '../steps';
+import { recoveryTime, shownStepState } from '../steps';
 import type { ChangeRequest } from '../types';
 import {
   Async,
@@ -234,7 +234,7 @@ function StepCard(props: {
       <h3>
         {props.i + 1}. {props.undo && 'Undo '}
         <Mono>{props.step.actionId}</Mono> on{' '}
-        <Mono title={props.step.resourceArn}>{s?.resourceId ?? props.step.resourceArn}</Mono>
+        <Mono title={props.step.resourceArn}>{s?.resourceId ?? props.step.resourceArn}</Mono>{' '}
         {s && <Badge value={s.riskTier} />}
       </h3>
       {s ? (
@@ -253,7 +253,12 @@ function StepCard(props: {
                 ['Reversibility', <Badge value={s.rollback.reversibility} />],
                 ['Data-loss risk', <Badge value={s.rollback.dataLossRisk} />],
                 ['Downtime risk', <Badge value={s.rollback.downtimeRisk} />],
-                ['Expected recovery', s.rollback.expectedRecoveryTime],
+                [
+                  'Expected recovery',
+                  <span title={s.rollback.expectedRecoveryTime} data-testid="expected-recovery">
+                    {recoveryTime(s.rollback.expectedRecoveryTime)}
+                  </span>,
+                ],
                 ['How it is undone', s.rollback.strategy],
                 ['Caveats', s.rollback.caveats.join(' ') || '—'],
               ]}
@@ -419,6 +424,7 @@ function PlanDetail(props: { id: string }): JSX.Element {
             {p.content.steps.map((st, i) => (
               <StepCard i={i} step={st} s={summaries[i]} undo={undoes !== undefined} />
             ))}
+            <PlanFindings plan={p} />
             <h2>Blast radius</h2>
             {br ? (
               <Table
@@ -539,6 +545,56 @@ function PlanDetail(props: { id: string }): JSX.Element {
         );
       }}
     </Async>
+  );
+}
+
+/**
+ * The findings a plan answers (kept in step with its steps by the server), each with its check and
+ * resource, linked to the finding. Read only with read in the plan's domain, which is theirs.
+ */
+function PlanFindings(props: { plan: Plan }): JSX.Element | null {
+  const p = props.plan;
+  const { session } = useSession();
+  const ids = p.content.finding_ids ?? [];
+  const mayRead = can(session, 'read', p.domain, p.facility_id);
+  const found = useAsync(
+    async () =>
+      mayRead
+        ? await Promise.all(
+            ids.map((id) =>
+              api
+                .get<{ id: string; check_id: string; resource_id: string; severity: string }>(
+                  `/api/v1/findings/${id}`,
+                )
+                .catch(() => ({ id, check_id: '', resource_id: '', severity: '' })),
+            ),
+          )
+        : ids.map((id) => ({ id, check_id: '', resource_id: '', severity: '' })),
+    [ids.join(','), mayRead],
+  );
+  if (ids.length === 0) return null;
+  return (
+    <>
+      <h2>Findings it answers</h2>
+      <Async state={found} what="the findings">
+        {(rows) => (
+          <Table
+            rows={rows}
+            rowKey={(f) => f.id}
+            testId="plan-findings"
+            onRow={(f) => navigate(`findings/${f.id}`)}
+            columns={[
+              {
+                label: 'Severity',
+                render: (f) => (f.severity ? <Badge value={f.severity} /> : ''),
+              },
+              { label: 'Check', render: (f) => <Mono>{f.check_id || short(f.id)}</Mono> },
+              { label: 'Resource', render: (f) => <Mono>{f.resource_id}</Mono> },
+            ]}
+          />
+        )}
+      </Async>
+    </>
   );
 }
 
