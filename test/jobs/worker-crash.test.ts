@@ -3,9 +3,7 @@
 // advisory liveness lock kept other workers off its job; once dead, the next worker to start releases
 // it, resumes the execution from its recorded progress and finishes it without applying any action
 // twice.
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectionString } from '../../src/db/bootstrap.js';
 import { openQueue, type Queue } from '../../src/jobs/queue.js';
@@ -13,7 +11,12 @@ import { releaseDeadWorkerLocks } from '../../src/jobs/worker.js';
 import { proposePlanForFindings } from '../../src/plans/service.js';
 import { useSandbox } from '../support/cloud.js';
 import { useTestDatabase } from '../support/db.js';
-import { quietLogger, startTestWorker, type TestWorker } from '../support/worker.js';
+import {
+  quietLogger,
+  spawnWorkerChild,
+  startTestWorker,
+  type TestWorker,
+} from '../support/worker.js';
 import {
   approvePlan,
   sandboxWorld,
@@ -65,31 +68,15 @@ async function execution(id: string): Promise<Execution> {
 
 function startChild(): Promise<ChildProcess> {
   const sb = sandbox();
-  const p = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker-child.ts')],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: {
-        ...process.env,
-        CHILD_WORKER_DB: target,
-        CHILD_WORKER_SECRET: db().workerSecret,
-        CHILD_WORKER_KEK: inject('cluster').kekFile,
-        CHILD_WORKER_CLOUD: JSON.stringify({
-          endpointUrl: sb.endpoint,
-          platformAccountId: sb.platform.accountId,
-          platformCredentials: sb.platform.credentials,
-        }),
-      },
+  return spawnWorkerChild({
+    db: target,
+    workerSecret: db().workerSecret,
+    kekFile: inject('cluster').kekFile,
+    cloud: {
+      endpointUrl: sb.endpoint,
+      platformAccountId: sb.platform.accountId,
+      platformCredentials: sb.platform.credentials,
     },
-  );
-  return new Promise((resolve, reject) => {
-    p.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) resolve(p);
-    });
-    p.on('exit', (code) =>
-      reject(new Error(`the child worker exited (${code}) before it was ready`)),
-    );
   });
 }
 

@@ -2,14 +2,14 @@
 // whatever it schedules. Axiom schedules its own recurring work: a worker started in a directory that
 // holds such a file (here one that would backfill an hour of `execute_plan` jobs at once) must ignore
 // it. The worker runs in its own process so that its working directory is the one holding the file.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { connectionString } from '../../src/db/bootstrap.js';
 import { useTestDatabase } from '../support/db.js';
+import { spawnWorkerChild } from '../support/worker.js';
 
 const db = useTestDatabase();
 let child: ChildProcess | undefined;
@@ -20,45 +20,24 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function startChildIn(cwd: string): Promise<ChildProcess> {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const p = spawn(
-    process.execPath,
-    ['--import', import.meta.resolve('tsx'), path.join(here, 'worker-child.ts')],
-    {
-      cwd,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: {
-        ...process.env,
-        CHILD_WORKER_DB: connectionString(db().target('axiom_worker')),
-        CHILD_WORKER_SECRET: db().workerSecret,
-        CHILD_WORKER_KEK: inject('cluster').kekFile,
-        // Never called: no job runs in this test.
-        CHILD_WORKER_CLOUD: JSON.stringify({
-          endpointUrl: 'http://127.0.0.1:9',
-          platformAccountId: '111111111111',
-          platformCredentials: { accessKeyId: 'unused', secretAccessKey: 'unused' },
-        }),
-      },
-    },
-  );
-  return new Promise((resolve, reject) => {
-    p.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) resolve(p);
-    });
-    p.on('exit', (code) =>
-      reject(new Error(`the child worker exited (${code}) before it was ready`)),
-    );
-  });
-}
-
 describe('the worker', () => {
   it('ignores a crontab file in the directory it starts in', async () => {
     fs.writeFileSync(
       path.join(dir, 'crontab'),
       '* * * * * execute_plan ?fill=1h&id=planted {"organization_id":"x","execution_id":"y"}\n',
     );
-    child = await startChildIn(dir);
+    child = await spawnWorkerChild({
+      db: connectionString(db().target('axiom_worker')),
+      workerSecret: db().workerSecret,
+      kekFile: inject('cluster').kekFile,
+      // Never called: no job runs in this test.
+      cloud: {
+        endpointUrl: 'http://127.0.0.1:9',
+        platformAccountId: '111111111111',
+        platformCredentials: { accessKeyId: 'unused', secretAccessKey: 'unused' },
+      },
+      cwd: dir,
+    });
     // graphile-worker registers and backfills a crontab within moments of starting; give it ample
     // time to have done so, then find no trace of it.
     await new Promise((r) => setTimeout(r, 3000));

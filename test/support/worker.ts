@@ -1,7 +1,10 @@
 // The HTTPS server and a real graphile-worker on the sandbox cloud, for tests that go through the job
 // queue (scans, executions): the server gets a queue that forwards to one opened as axiom_worker once
 // the test database exists, and the worker runs as axiom_worker with the sandbox's platform identity.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import type { CloudDeps } from '../../src/cloud/connections.js';
@@ -107,4 +110,37 @@ export function useWorkerServer(
     await running?.stop();
   });
   return () => ({ server: server(), worker: running!.worker, queue: running!.queue });
+}
+
+/**
+ * The real worker in a process of its own (test/jobs/worker-child.ts), as axiom_worker on `db`, for
+ * tests that kill it or start it elsewhere (`cwd`); resolves once it is ready.
+ */
+export function spawnWorkerChild(opts: {
+  db: string;
+  workerSecret: string;
+  kekFile: string;
+  cloud: { endpointUrl: string; platformAccountId: string; platformCredentials: unknown };
+  cwd?: string;
+}): Promise<ChildProcess> {
+  const child = path.join(path.dirname(fileURLToPath(import.meta.url)), '../jobs/worker-child.ts');
+  const p = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), child], {
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: {
+      ...process.env,
+      CHILD_WORKER_DB: opts.db,
+      CHILD_WORKER_SECRET: opts.workerSecret,
+      CHILD_WORKER_KEK: opts.kekFile,
+      CHILD_WORKER_CLOUD: JSON.stringify(opts.cloud),
+    },
+  });
+  return new Promise((resolve, reject) => {
+    p.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve(p);
+    });
+    p.on('exit', (code) =>
+      reject(new Error(`the child worker exited (${code}) before it was ready`)),
+    );
+  });
 }
