@@ -335,6 +335,8 @@ describe('axiom plan and axiom execution', () => {
 
     const shown = await axiom(w.reviewer, ['plan', 'show', plan.id]);
     expect(shown.stdout).toMatch(/effective .* approvals 1\/1/);
+    // Version 5 keeps the bucket's step alone: it answers the bucket's finding, not the key's.
+    expect(shown.stdout).toMatch(new RegExp(`^  answers finding ${ids[0]}$`, 'm'));
     expect(shown.stdout.split('\n')[1]).toBe(`  AWS account ${w.accountId}`);
 
     const started = await axiom(w.reviewer, ['execution', 'start', plan.id, '--json']);

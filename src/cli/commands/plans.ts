@@ -26,6 +26,7 @@ interface Plan {
     blast_radius: { total: number; class: string; resources?: string[] };
     rollback_summary?: string[];
     rollback_of?: string | null;
+    finding_ids?: string[];
   };
   change_request: { id: string; state: string; title: string };
   /** On a plan's detail: its executions (and rollbacks), oldest first. */
@@ -126,6 +127,10 @@ function printPlan(ctx: CliContext, p: Plan): void {
     const rb = p.content.rollback_summary?.[i];
     if (rb) ctx.io.out(`     ${undo ? 'runs' : 'rollback'}: ${rb}`);
   });
+  // Why it exists: the findings it answers (kept in step with its steps by the server).
+  const findings = p.content.finding_ids ?? [];
+  if (findings.length)
+    ctx.io.out(`  answers finding${findings.length === 1 ? '' : 's'} ${findings.join(', ')}`);
   ctx.io.out(`  record hash ${p.record_hash}`);
   for (const e of p.executions ?? [])
     ctx.io.out(
