@@ -4,6 +4,7 @@
 // the connection, start a scan and watch it finish, open its findings, see the charts, rotate the
 // External ID, see a deleted role detected as revoked, and disconnect. The database is the judge.
 import type { Browser, Page } from 'playwright-core';
+import { checkById } from '../../src/findings/catalog.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, newPage, screenshot } from '../support/browser.js';
 import { customerRole, deleteCustomerRole, useSandbox } from '../support/cloud.js';
@@ -136,6 +137,13 @@ describe('connections and scans in Chromium', () => {
     });
     expect(counts.active).toBeGreaterThan(0);
     expect(shown).toBe(counts.active);
+    // Each finding names its check in words (the catalog's title), above the check's id.
+    const row = page.locator('[data-testid=findings] tbody tr').first();
+    await expect.poll(() => row.locator('[data-testid=check-title]').textContent()).not.toBe('');
+    const checkId = (await row.locator('a.small').textContent())!;
+    expect(await row.locator('[data-testid=check-title]').textContent()).toBe(
+      checkById(checkId)!.title,
+    );
     await screenshot(page, 'scan-findings');
   });
 

@@ -257,6 +257,19 @@ function FindingDetail(props: { id: string }): JSX.Element {
   );
 }
 
+/** The check catalog's titles by check id (GET /api/v1/checks, public and static: read once). */
+let checkTitles: Promise<Map<string, string>> | undefined;
+function titles(): Promise<Map<string, string>> {
+  checkTitles ??= api.get<{ checks: Check[] }>('/api/v1/checks').then(
+    (r) => new Map(r.checks.map((c) => [c.id, c.title])),
+    () => {
+      checkTitles = undefined;
+      return new Map<string, string>();
+    },
+  );
+  return checkTitles;
+}
+
 function FindingList(props: { route: Route }): JSX.Element {
   const q = Object.fromEntries(
     FILTERS.map((k) => [k, props.route.query.get(k) ?? undefined]),
@@ -274,6 +287,7 @@ function FindingList(props: { route: Route }): JSX.Element {
       }),
     [key, cursor],
   );
+  const named = useAsync(titles, []);
   const counts = useAsync(
     () =>
       api.get<FindingCounts>('/api/v1/findings/counts', {
@@ -384,16 +398,22 @@ function FindingList(props: { route: Route }): JSX.Element {
                 {
                   label: 'Check',
                   render: (f) => (
-                    <a
-                      href={`#/findings?check_id=${f.check_id}`}
-                      onClick={(e) => e.stopPropagation()}
-                    >
-                      {f.check_id}
-                    </a>
+                    <>
+                      <span data-testid="check-title">{named.data?.get(f.check_id) ?? ''}</span>
+                      <br />
+                      <a
+                        class="small"
+                        href={`#/findings?check_id=${f.check_id}`}
+                        title="only this check"
+                        onClick={(e) => e.stopPropagation()}
+                      >
+                        {f.check_id}
+                      </a>
+                    </>
                   ),
                 },
                 { label: 'Resource', render: (f) => <Mono>{f.resource_id}</Mono> },
-                { label: 'Region', render: (f) => f.region },
+                { label: 'Region', render: (f) => <span class="nowrap">{f.region}</span> },
                 { label: 'Status', render: (f) => <Badge value={f.status} /> },
                 { label: 'Saving / month', render: (f) => usd(f.estimated_monthly_saving_usd) },
                 { label: 'Last seen', render: (f) => <Time at={f.last_seen_at} /> },
