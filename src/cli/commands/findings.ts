@@ -7,7 +7,7 @@ import { facilityRef, readPages, urlOption, uuidArg, wholeNumber, withClient } f
 import { SEVERITIES } from '../../findings/vocabulary.js';
 import type { CliContext, Lazy } from '../main.js';
 
-interface Finding {
+export interface Finding {
   id: string;
   check_id: string;
   resource_arn: string;
@@ -49,10 +49,17 @@ function saving(f: Finding): string {
   return usd === null ? '' : `  ~$${Number(usd).toFixed(2)}/month`;
 }
 
-function findingLine(f: Finding): string {
+/** Findings as `axiom finding list` prints them: columns line up however long the check ids are. */
+export function findingLines(items: Finding[]): string[] {
+  const width = Math.max(30, ...items.map((f) => f.check_id.length));
+  return items.map((f) => findingLine(f, width));
+}
+
+/** One finding on a line; `checkWidth`: the check column's width (the longest check id listed). */
+export function findingLine(f: Finding, checkWidth = 30): string {
   const until =
     f.status === 'suppressed' && f.suppressed_until ? ` until ${f.suppressed_until}` : '';
-  return `${f.id}  ${f.severity.padEnd(8)}  ${(f.status + until).padEnd(12)}  ${f.check_id.padEnd(30)}  ${f.resource_id} (${f.region})${saving(f)}`;
+  return `${f.id}  ${f.severity.padEnd(8)}  ${(f.status + until).padEnd(12)}  ${f.check_id.padEnd(checkWidth)}  ${f.resource_id} (${f.region})${saving(f)}`;
 }
 
 function printDetail(ctx: CliContext, f: FindingDetail): void {
@@ -164,7 +171,7 @@ export function registerFindingCommands(program: Command, ctx: CliContext, lazy:
           return;
         }
         if (items.length === 0) ctx.io.out('no findings');
-        for (const f of items) ctx.io.out(findingLine(f));
+        for (const line of findingLines(items)) ctx.io.out(line);
         if (next) ctx.io.out(`more: axiom finding list ... --cursor ${next}  (or --all)`);
       },
     );
