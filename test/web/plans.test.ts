@@ -170,6 +170,22 @@ describe('plans and executions in Chromium', () => {
       .poll(async () => (await execution(executionId)).status, { timeout: 60_000 })
       .toBe('succeeded');
     await page.waitForSelector('[data-testid=execution-timeline] >> text=verified');
+    // Who started it, in which account, and which signed version ran.
+    const starter = await s().db.superuser.query<{ display_name: string }>(
+      'select display_name from core.principals where id = $1',
+      [w.reviewer2.id],
+    );
+    const dd = (label: string) => page.locator(`dt:text-is("${label}") + dd`);
+    await expect.poll(() => dd('Started by').textContent()).toBe(starter.rows[0]!.display_name);
+    expect(await dd('AWS account').textContent()).toBe(w.accountId);
+    const ran = await s().db.api.call<{ record_hash: string }>(
+      'plan_get',
+      w.reviewer.caller,
+      planId,
+    );
+    expect(await dd('Plan version run').locator('[title]').getAttribute('title')).toBe(
+      ran.record_hash,
+    );
     await screenshot(page, 'execution-succeeded');
     const changed = diffStates(before, sandbox().control.dumpState(w.accountId));
     expect(changed.length).toBeGreaterThan(0);

@@ -127,7 +127,14 @@ export interface Execution {
     steps?: StepProgress[];
     failure?: { stepIndex: number; message: string; phase: string };
   } | null;
-  plan: { steps: StepSummary[] | unknown[]; risk_tier: string; rollback_summary?: string[] };
+  created_by: string;
+  plan_record_hash: string;
+  plan: {
+    account_id?: string | null;
+    steps: StepSummary[] | unknown[];
+    risk_tier: string;
+    rollback_summary?: string[];
+  };
   original: { execution_id: string; plan_id: string; status: string } | null;
 }
 
@@ -839,10 +846,19 @@ function ExecutionDetail(props: { id: string }): JSX.Element {
             )}
             <Dl
               items={[
+                ['AWS account', <Mono>{e.plan.account_id ?? '—'}</Mono>],
+                [
+                  'Started by',
+                  e.auto_applied ? 'the agent (auto-apply)' : <Person id={e.created_by} />,
+                ],
                 ['Queued', <Time at={e.created_at} />],
                 ['Started', <Time at={e.started_at} />],
                 ['Finished', <Time at={e.finished_at} />],
                 ['Risk tier', <Badge value={e.plan.risk_tier} />],
+                [
+                  'Plan version run',
+                  <Mono title={e.plan_record_hash}>{e.plan_record_hash.slice(0, 16)}…</Mono>,
+                ],
                 ['Auto-applied', e.auto_applied ? 'yes' : 'no'],
               ]}
             />
