@@ -149,10 +149,19 @@ describe('the dashboard in Chromium', () => {
       'facility_configuration',
       cfg.id,
       null,
-      { ...cfg.content, blast_radius_cap: 2 },
-      'Cap the blast radius at 2',
+      { ...cfg.content, blast_radius_cap: 3 },
+      'Cap the blast radius at 3',
     );
     await page.goto(`${s().server.publicUrl}/#/changes/${cr.id}`);
+    // Before signing, the reviewer sees what the new version changes: the one setting, from its
+    // effective value to the proposed one.
+    await page.waitForSelector('[data-testid=what-changes]');
+    expect(
+      await page.$$eval('[data-testid=what-changes] tbody tr', (rows) =>
+        rows.map((r) => Array.from(r.querySelectorAll('td'), (td) => td.textContent)),
+      ),
+    ).toEqual([['blast_radius_cap', JSON.stringify(cfg.content.blast_radius_cap), '3', 'changed']]);
+    await screenshot(page, 'change-what-changes');
     await page.click('[data-testid=approve]');
     await page.waitForSelector('[data-testid=sign-webauthn]');
     // A password alone does not satisfy a high-risk signature.
@@ -178,13 +187,13 @@ describe('the dashboard in Chromium', () => {
       Array<{ content: Record<string, unknown>; lifecycle_state: string }>
     >('record_list', org.admin.caller, 'facility_configuration', facility);
     const effective = current.find((r) => r.lifecycle_state === 'effective')!.content;
-    expect(effective.blast_radius_cap).toBe(2);
+    expect(effective.blast_radius_cap).toBe(3);
     await page.goto(`${s().server.publicUrl}/#/admin?tab=facilities`);
     const row = page.locator('[data-testid=facilities] tbody tr', { hasText: 'production' });
     await expect
       .poll(() => row.textContent())
       .toContain(String(effective.autonomy_tier).replace(/_/g, ' '));
-    expect(await row.locator('td').nth(4).textContent()).toBe('2');
+    expect(await row.locator('td').nth(4).textContent()).toBe('3');
     await screenshot(page, 'facility-configuration');
   });
 

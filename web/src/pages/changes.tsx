@@ -7,6 +7,7 @@ import { api } from '../api';
 import type { Route } from '../router';
 import { navigate } from '../router';
 import { can, useSession } from '../session';
+import { contentChanges } from '../diff';
 import { SignDialog } from '../sign';
 import type { ChangeRequest, Facility, RecordVersion } from '../types';
 import {
@@ -73,6 +74,56 @@ function SignatureCheck(props: { id: string }): JSX.Element {
   );
 }
 
+/**
+ * Before anyone signs a new version of a record: what it changes against the effective version, key
+ * by key. Read only with read in the record's domain (what a reviewer holds), and only while the
+ * change request is open (once approved, the proposed version is the effective one).
+ */
+function WhatChanges(props: { cr: ChangeRequest }): JSX.Element | null {
+  const { cr } = props;
+  const { session } = useSession();
+  const proposed = cr.proposed_record;
+  const open = cr.state === 'draft' || cr.state === 'in_review';
+  const ask =
+    open &&
+    proposed !== undefined &&
+    proposed.version > 1 &&
+    can(session, 'read', cr.domain, cr.facility_id);
+  const current = useAsync(
+    async () =>
+      ask
+        ? (
+            await api.get<{ effective: RecordVersion | null }>(
+              `/api/v1/records/${encodeURIComponent(cr.target_kind)}/${cr.target_item_id}`,
+            )
+          ).effective
+        : null,
+    [cr.id, ask],
+  );
+  const before = current.data;
+  if (!ask || !proposed || !before || before.record_id === proposed.record_id) return null;
+  const changes = contentChanges(before.content, proposed.content);
+  const show = (v: unknown) => (v === undefined ? '—' : <Mono>{JSON.stringify(v)}</Mono>);
+  return (
+    <div data-testid="what-changes">
+      <h3>
+        What changes (version {before.version} → {proposed.version})
+      </h3>
+      <Table
+        rows={changes}
+        rowKey={(c) => c.key}
+        empty="Nothing in the content changes: the new version says what the effective one says."
+        columns={[
+          { label: 'Setting', render: (c) => <Mono>{c.key}</Mono> },
+          { label: 'Now', render: (c) => show(c.before) },
+          { label: 'Proposed', render: (c) => show(c.after) },
+          { label: '', render: (c) => <Badge value={c.kind} /> },
+        ]}
+      />
+    </div>
+  );
+}
+
 function ChangeRequestDetail(props: { id: string }): JSX.Element {
   const { session } = useSession();
   const state = useAsync(
@@ -109,6 +160,7 @@ function ChangeRequestDetail(props: { id: string }): JSX.Element {
                 ['Created', <Time at={cr.created_at} />],
               ]}
             />
+            <WhatChanges cr={cr} />
             <h3>Proposed content</h3>
             <Json value={cr.proposed_record?.content ?? cr.proposed_record ?? '(see the record)'} />
             <h3>Decisions</h3>
