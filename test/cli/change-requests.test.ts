@@ -107,6 +107,11 @@ describe('axiom change-request', () => {
     const shown = await axiom(reviewer, ['change-request', 'show', cr.id]);
     expect(shown.stdout).toContain(`record hash ${cr.proposed_record_hash}`);
     expect(shown.stdout).toMatch(/proposed content:\n[\s\S]*"max_resources": 1/);
+    // Before signing: what the new version changes against the effective one, setting by setting.
+    expect(shown.stdout).toContain(
+      `  what changes against version ${before.version} (effective):\n` +
+        `    max_resources: ${JSON.stringify(before.content.max_resources)} -> 1\n`,
+    );
 
     const reviewed = await axiom(reviewer, [
       'cr',

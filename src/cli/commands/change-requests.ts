@@ -4,6 +4,7 @@
 // exact proposed version (its record hash), answered with the password; the database decides who may.
 import { Option, type Command } from 'commander';
 import { AppError } from '../../errors.js';
+import { contentChanges } from '../../records/content-changes.js';
 import { type CallApi, facilityRef, urlOption, uuidArg, withClient } from '../api.js';
 import type { CliContext, Lazy } from '../main.js';
 import { signChangeRequest } from '../signing.js';
@@ -29,7 +30,14 @@ interface ChangeRequest {
     comment: string | null;
     created_at: string;
   }>;
-  proposed_record?: { version?: number; content: unknown } | null;
+  proposed_record?: { version?: number; record_id?: string; content: unknown } | null;
+}
+
+/** The effective version a record's new version would replace (GET /api/v1/records/:kind/:item). */
+interface Effective {
+  record_id: string;
+  version: number;
+  content: Record<string, unknown>;
 }
 
 const STATES = ['draft', 'in_review', 'approved', 'rejected', 'withdrawn'];
@@ -47,7 +55,45 @@ function summary(cr: ChangeRequest): string {
   return `${cr.id}  ${cr.state.padEnd(9)}  ${cr.target_kind.padEnd(22)}  approvals ${approvals}/${cr.required_approvals}  ${cr.title}`;
 }
 
-function printDetail(ctx: CliContext, cr: ChangeRequest): void {
+/**
+ * While a change request is open, the version its new version would replace: what a reviewer compares
+ * it with before signing. Undefined for a first version, a plan (axiom plan show), a decided change
+ * request, or when the record cannot be read.
+ */
+async function replaced(api: CallApi, cr: ChangeRequest): Promise<Effective | undefined> {
+  const p = cr.proposed_record;
+  if (!p || (p.version ?? 1) < 2 || cr.target_kind === 'plan') return undefined;
+  if (cr.state !== 'draft' && cr.state !== 'in_review') return undefined;
+  try {
+    const r = await api.call<{ effective: Effective | null }>(
+      'GET',
+      `/api/v1/records/${cr.target_kind}/${cr.target_item_id}`,
+    );
+    return r.effective && r.effective.record_id !== p.record_id ? r.effective : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the new version changes against `before`, a line per setting. */
+export function changeLines(before: Effective, after: Record<string, unknown>): string[] {
+  const changes = contentChanges(before.content, after);
+  const json = (v: unknown): string => JSON.stringify(v);
+  return [
+    `  what changes against version ${before.version} (effective):`,
+    ...(changes.length === 0
+      ? ['    nothing: the new version says what the effective one says']
+      : changes.map((c) =>
+          c.kind === 'added'
+            ? `    ${c.key}: added ${json(c.after)}`
+            : c.kind === 'removed'
+              ? `    ${c.key}: removed (was ${json(c.before)})`
+              : `    ${c.key}: ${json(c.before)} -> ${json(c.after)}`,
+        )),
+  ];
+}
+
+function printDetail(ctx: CliContext, cr: ChangeRequest, before?: Effective): void {
   ctx.io.out(`change request ${cr.id}  ${cr.state}  ${cr.domain}`);
   ctx.io.out(`  title:     ${cr.title}`);
   ctx.io.out(`  reason:    ${cr.reason}`);
@@ -63,6 +109,9 @@ function printDetail(ctx: CliContext, cr: ChangeRequest): void {
   ctx.io.out(`  record hash ${cr.proposed_record_hash} (what a signature is bound to)`);
   if (cr.target_kind === 'plan') ctx.io.out(`  the plan: axiom plan show ${cr.target_item_id}`);
   else if (cr.proposed_record) {
+    if (before)
+      for (const line of changeLines(before, cr.proposed_record.content as Record<string, unknown>))
+        ctx.io.out(line);
     ctx.io.out('  proposed content:');
     for (const line of JSON.stringify(cr.proposed_record.content, null, 2).split('\n'))
       ctx.io.out(`    ${line}`);
@@ -114,11 +163,12 @@ export function registerChangeRequestCommands(program: Command, ctx: CliContext,
     .option('--json', 'machine output')
     .addOption(urlOption())
     .action(async (id: string, o: { json?: boolean; url?: string }) => {
-      const c = await withClient(ctx, o.url, (api) =>
-        api.call<ChangeRequest>('GET', `/api/v1/change-requests/${uuidArg(id)}`),
-      );
+      const { c, before } = await withClient(ctx, o.url, async (api) => {
+        const c = await api.call<ChangeRequest>('GET', `/api/v1/change-requests/${uuidArg(id)}`);
+        return { c, before: o.json ? undefined : await replaced(api, c) };
+      });
       if (o.json) ctx.io.json(c);
-      else printDetail(ctx, c);
+      else printDetail(ctx, c, before);
     });
 
   cr.command('submit <id>')

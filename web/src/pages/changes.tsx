@@ -7,7 +7,7 @@ import { api } from '../api';
 import type { Route } from '../router';
 import { navigate } from '../router';
 import { can, useSession } from '../session';
-import { contentChanges } from '../diff';
+import { contentChanges } from '../../../src/records/content-changes.js';
 import { SignDialog } from '../sign';
 import type { ChangeRequest, Facility, RecordVersion } from '../types';
 import {

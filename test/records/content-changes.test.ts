@@ -1,6 +1,6 @@
-// What a new version changes, key by key (web/src/diff.ts), as a reviewer reads it before signing.
+// What a new version changes, key by key (src/records/content-changes.ts), as a reviewer reads it before signing.
 import { describe, expect, it } from 'vitest';
-import { contentChanges } from '../../web/src/diff.js';
+import { contentChanges } from '../../src/records/content-changes.js';
 
 describe('contentChanges', () => {
   it('names each key added, removed or changed, in key order', () => {

@@ -1,5 +1,7 @@
-// What a new version of a controlled record changes, key by key, for the reviewer who signs it: a
-// key added, removed, or given another value (compared as JSON: nested objects and lists as a whole).
+// What a new version of a controlled record changes, key by key, for the reviewer who signs it (the
+// dashboard's change request page and `axiom change-request show`): a key added, removed, or given
+// another value (compared as JSON: nested objects and lists as a whole). No imports: the dashboard's
+// bundle includes it as it is.
 
 export interface ContentChange {
   key: string;
