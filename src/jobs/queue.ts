@@ -8,6 +8,7 @@ import {
   type LogLevel,
   type WorkerUtils,
 } from 'graphile-worker';
+import pg from 'pg';
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
 
@@ -82,10 +83,34 @@ export function queueFrom(
   };
 }
 
+/**
+ * A pool for graphile-worker that keeps its error listener for as long as it lives. A pool that
+ * graphile-worker makes itself loses its listener when it is released; a connection the database ends
+ * meanwhile (a restart, a terminated backend) would then be an uncaught exception.
+ */
+export function queuePool(connectionString: string, logger: Logger, max = 10): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max });
+  const failed = (e: Error): void => {
+    logger.warn({ err: e }, 'a job queue database connection failed');
+  };
+  // Idle clients report through the pool, clients in use through themselves (graphile-worker checks
+  // both are handled).
+  pool.on('error', failed);
+  pool.on('connect', (client) => client.on('error', failed));
+  return pool;
+}
+
 /** A queue client for processes that only enqueue (the web server). */
 export async function openQueue(connectionString: string, logger: Logger): Promise<Queue> {
-  const utils = await makeWorkerUtils({ connectionString, logger: graphileLogger(logger) });
+  const pool = queuePool(connectionString, logger, 4);
+  const utils = await makeWorkerUtils({ pgPool: pool, logger: graphileLogger(logger) }).catch(
+    async (e: unknown) => {
+      await pool.end();
+      throw e;
+    },
+  );
   return queueFrom(utils, async () => {
     await utils.release();
+    await pool.end();
   });
 }

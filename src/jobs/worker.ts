@@ -29,6 +29,7 @@ import {
   executePayload,
   graphileLogger,
   queueFrom,
+  queuePool,
   scanPayload,
   schedulePayload,
   type Queue,
@@ -162,7 +163,12 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   // Jobs a dead worker left locked are released first (graphile-worker would wait four hours).
   await releaseDeadWorkerLocks(deps.connectionString, deps.logger, { migrate: true });
   const liveness = new pg.Client({ connectionString: deps.connectionString });
+  // Its connection ending is logged, not thrown (an uncaught exception would end the process).
+  liveness.on('error', (e) =>
+    deps.logger.warn({ err: e }, 'the worker liveness connection failed'),
+  );
   await liveness.connect();
+  const pool = queuePool(deps.connectionString, deps.logger, Math.max(10, deps.concurrency + 4));
   const ids: string[] = [];
   let holding = Promise.resolve();
   const hold = (id: string): void => {
@@ -182,7 +188,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   let runner: Runner;
   try {
     runner = await run({
-      connectionString: deps.connectionString,
+      pgPool: pool,
       concurrency: deps.concurrency,
       noHandleSignals: true,
       pollInterval: deps.pollIntervalMs ?? 2000,
@@ -196,16 +202,16 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     await holding;
   } catch (e) {
     await liveness.end();
+    await pool.end();
     throw e;
   }
   // A peer that dies while this worker runs: its jobs are looked for every minute, not only at starts.
-  let sweeping = false;
+  let sweeping: Promise<void> | undefined;
   const sweep = setInterval(() => {
-    if (sweeping) return;
-    sweeping = true;
-    releaseDeadWorkerLocks(deps.connectionString, deps.logger)
+    sweeping ??= releaseDeadWorkerLocks(deps.connectionString, deps.logger)
+      .then(() => undefined)
       .catch((e: unknown) => deps.logger.warn({ err: e }, 'the dead-worker sweep failed'))
-      .finally(() => (sweeping = false));
+      .finally(() => (sweeping = undefined));
   }, deps.deadWorkerSweepMs ?? 60_000);
   sweep.unref();
   return {
@@ -213,9 +219,12 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     lockIds: () => [...ids],
     stop: async () => {
       clearInterval(sweep);
+      // A sweep under way finishes first: nothing of this worker outlives stop().
+      await sweeping;
       await runner.stop();
       await holding;
       await liveness.end();
+      await pool.end();
     },
   };
 }
@@ -232,7 +241,13 @@ export async function releaseDeadWorkerLocks(
   logger: Logger,
   opts: { migrate?: boolean } = {},
 ): Promise<string[]> {
-  const utils = await makeWorkerUtils({ connectionString, logger: graphileLogger(logger) });
+  const pool = queuePool(connectionString, logger, 2);
+  const utils = await makeWorkerUtils({ pgPool: pool, logger: graphileLogger(logger) }).catch(
+    async (e: unknown) => {
+      await pool.end();
+      throw e;
+    },
+  );
   try {
     // Before a worker's first run the queue schema may not exist yet; the sweeps skip this.
     if (opts.migrate) await utils.migrate();
@@ -266,6 +281,7 @@ export async function releaseDeadWorkerLocks(
     return dead;
   } finally {
     await utils.release();
+    await pool.end();
   }
 }
 

@@ -5,10 +5,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import type { CloudDeps } from '../../src/cloud/connections.js';
-import { Api } from '../../src/db/api.js';
+import { Api, createPool } from '../../src/db/api.js';
 import { connectionString } from '../../src/db/bootstrap.js';
 import { openQueue, type Queue } from '../../src/jobs/queue.js';
 import { startWorker, type RunningWorker } from '../../src/jobs/worker.js';
@@ -39,7 +39,7 @@ export async function startTestWorker(
   opts: { logger?: () => Logger; concurrency?: number; deadWorkerSweepMs?: number } = {},
 ): Promise<TestWorker> {
   const target = connectionString(t.target('axiom_worker'));
-  const pool = new pg.Pool({ connectionString: target, max: 4 });
+  const pool = createPool(target, 4);
   const deps = cloudDeps(new Api(pool), sandbox());
   const worker = await startWorker({
     connectionString: target,
