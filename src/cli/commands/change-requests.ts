@@ -7,7 +7,7 @@ import { AppError } from '../../errors.js';
 import { contentChanges } from '../../records/content-changes.js';
 import { type CallApi, facilityRef, urlOption, uuidArg, withClient } from '../api.js';
 import type { CliContext, Lazy } from '../main.js';
-import { signChangeRequest } from '../signing.js';
+import { signChangeRequest, signingMethod, signingOptions } from '../signing.js';
 
 interface ChangeRequest {
   id: string;
@@ -211,12 +211,10 @@ export function registerChangeRequestCommands(program: Command, ctx: CliContext,
     const cmd = cr
       .command(`${verb} <id>`)
       .description(
-        `${verb} the proposed version with an e-signature (your password), bound to its record hash`,
+        `${verb} the proposed version with an e-signature (your password, or --sso), bound to its record hash`,
       )
-      .addOption(hashOption())
-      .option('--password-stdin', 'read the password from standard input')
-      .option('--json', 'machine output')
-      .addOption(urlOption());
+      .addOption(hashOption());
+    signingOptions(cmd).option('--json', 'machine output').addOption(urlOption());
     if (meaning === 'approved') cmd.option('--comment <text>', 'a comment');
     else cmd.requiredOption('--reason <text>', 'why it is rejected');
     cmd.action(
@@ -225,6 +223,9 @@ export function registerChangeRequestCommands(program: Command, ctx: CliContext,
         o: {
           recordHash?: string;
           passwordStdin?: boolean;
+          sso?: boolean;
+          browser?: boolean;
+          timeout?: string;
           comment?: string;
           reason?: string;
           json?: boolean;
@@ -232,15 +233,10 @@ export function registerChangeRequestCommands(program: Command, ctx: CliContext,
         },
       ) => {
         const crId = uuidArg(id);
+        const how = signingMethod(o);
         const c = await withClient(ctx, o.url, async (api) => {
           const hash = await hashFor(api, crId, o.recordHash);
-          const { challenge_id } = await signChangeRequest(
-            ctx,
-            api,
-            crId,
-            meaning,
-            o.passwordStdin,
-          );
+          const { challenge_id } = await signChangeRequest(ctx, api, crId, meaning, how);
           return await api.call<ChangeRequest>('POST', `/api/v1/change-requests/${crId}/${verb}`, {
             record_hash: hash,
             challenge_id,

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { AppError } from '../../errors.js';
 import { facilityRef, readJsonObject, urlOption, uuidArg, withClient } from '../api.js';
-import { signChangeRequest } from '../signing.js';
+import { signChangeRequest, signingMethod, signingOptions } from '../signing.js';
 import type { CliContext, Lazy } from '../main.js';
 
 interface Plan {
@@ -231,11 +231,9 @@ export function registerPlanCommands(program: Command, ctx: CliContext, lazy: La
     const cmd = plan
       .command(`${verb} <id>`)
       .description(
-        `${verb} the plan's current version with an e-signature (your password), bound to its record hash`,
-      )
-      .option('--password-stdin', 'read the password from standard input')
-      .option('--json', 'machine output')
-      .addOption(urlOption());
+        `${verb} the plan's current version with an e-signature (your password, or --sso), bound to its record hash`,
+      );
+    signingOptions(cmd).option('--json', 'machine output').addOption(urlOption());
     if (meaning === 'approved') cmd.option('--comment <text>', 'a comment');
     else cmd.requiredOption('--reason <text>', 'why it is rejected');
     cmd.action(
@@ -243,6 +241,9 @@ export function registerPlanCommands(program: Command, ctx: CliContext, lazy: La
         id: string,
         o: {
           passwordStdin?: boolean;
+          sso?: boolean;
+          browser?: boolean;
+          timeout?: string;
           comment?: string;
           reason?: string;
           json?: boolean;
@@ -250,15 +251,10 @@ export function registerPlanCommands(program: Command, ctx: CliContext, lazy: La
         },
       ) => {
         const planId = uuidArg(id);
+        const how = signingMethod(o);
         const cr = await withClient(ctx, o.url, async (api) => {
           const p = await api.call<Plan>('GET', `/api/v1/plans/${planId}`);
-          const signature = await signChangeRequest(
-            ctx,
-            api,
-            p.change_request.id,
-            meaning,
-            o.passwordStdin,
-          );
+          const signature = await signChangeRequest(ctx, api, p.change_request.id, meaning, how);
           return await api.call<{ state: string }>('POST', `/api/v1/plans/${planId}/${verb}`, {
             record_hash: p.record_hash,
             signature,
