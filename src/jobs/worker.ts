@@ -159,32 +159,109 @@ export function tasks(
 const LIVENESS_CLASS = 424_242;
 const livenessKey = 'select $1::int as k1, hashtext($2) as k2';
 
+const takeLock = async (client: pg.Client, id: string): Promise<void> => {
+  await client.query(`select pg_advisory_lock(k.k1, k.k2) from (${livenessKey}) k`, [
+    LIVENESS_CLASS,
+    id,
+  ]);
+};
+
+/**
+ * A worker's liveness locks, on a connection of their own. When the database ends that connection (a
+ * restart, a terminated backend) the locks go with it and peers would take this worker for dead and
+ * release the jobs it runs: it connects again and takes every lock again, retrying each second until
+ * it has them or the worker stops. Steps run one after the other.
+ */
+class Liveness {
+  private client: pg.Client | undefined;
+  private readonly ids: string[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(
+    private readonly connectionString: string,
+    private readonly logger: Logger,
+    private readonly retryMs = 1000,
+  ) {}
+
+  async start(): Promise<void> {
+    this.client = await this.connect();
+  }
+
+  /** Hold the lock of `id` for as long as this worker lives. */
+  hold(id: string): void {
+    this.ids.push(id);
+    this.after(async () => {
+      if (this.client) await takeLock(this.client, id);
+    });
+  }
+
+  lockIds(): string[] {
+    return [...this.ids];
+  }
+
+  /** Once every step asked for so far is done. */
+  settled(): Promise<void> {
+    return this.chain;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.chain;
+    await this.client?.end();
+    this.client = undefined;
+  }
+
+  private after(step: () => Promise<void>): void {
+    this.chain = this.chain
+      .then(step)
+      .catch((e: unknown) => this.logger.warn({ err: e }, 'could not hold the liveness locks'));
+  }
+
+  private async connect(): Promise<pg.Client> {
+    const c = new pg.Client({ connectionString: this.connectionString });
+    // Logged, not thrown: an uncaught exception would end the process.
+    c.on('error', (e) => {
+      this.logger.warn({ err: e }, 'the worker liveness connection failed');
+      if (this.client !== c) return;
+      this.client = undefined;
+      this.after(() => this.reconnect());
+    });
+    await c.connect();
+    return c;
+  }
+
+  private async reconnect(): Promise<void> {
+    while (!this.stopped) {
+      let c: pg.Client | undefined;
+      try {
+        c = await this.connect();
+        for (const id of this.ids) await takeLock(c, id);
+        if (this.stopped) {
+          await c.end();
+          return;
+        }
+        this.client = c;
+        this.logger.warn({ locks: this.ids.length }, 'the worker liveness locks are held again');
+        return;
+      } catch (e) {
+        this.logger.warn({ err: e }, 'could not take the liveness locks again; retrying');
+        await c?.end().catch(() => undefined);
+        await new Promise((r) => setTimeout(r, this.retryMs));
+      }
+    }
+  }
+}
+
 export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   // Jobs a dead worker left locked are released first (graphile-worker would wait four hours).
   await releaseDeadWorkerLocks(deps.connectionString, deps.logger, { migrate: true });
-  const liveness = new pg.Client({ connectionString: deps.connectionString });
-  // Its connection ending is logged, not thrown (an uncaught exception would end the process).
-  liveness.on('error', (e) =>
-    deps.logger.warn({ err: e }, 'the worker liveness connection failed'),
-  );
-  await liveness.connect();
+  const liveness = new Liveness(deps.connectionString, deps.logger);
+  await liveness.start();
   const pool = queuePool(deps.connectionString, deps.logger, Math.max(10, deps.concurrency + 4));
-  const ids: string[] = [];
-  let holding = Promise.resolve();
-  const hold = (id: string): void => {
-    ids.push(id);
-    holding = holding
-      .then(async () => {
-        await liveness.query(`select pg_advisory_lock(k.k1, k.k2) from (${livenessKey}) k`, [
-          LIVENESS_CLASS,
-          id,
-        ]);
-      })
-      .catch((e: unknown) => deps.logger.warn({ err: e, id }, 'could not hold the liveness lock'));
-  };
   const events = new EventEmitter() as WorkerEvents;
-  events.on('pool:create', ({ workerPool }) => hold(workerPool.id));
-  events.on('worker:create', ({ worker }) => hold(worker.workerId));
+  events.on('pool:create', ({ workerPool }) => liveness.hold(workerPool.id));
+  events.on('worker:create', ({ worker }) => liveness.hold(worker.workerId));
   let runner: Runner;
   try {
     runner = await run({
@@ -199,9 +276,9 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       // Axiom was started in and enqueues what it says. Recurring work is scheduled by Axiom itself.
       parsedCronItems: [],
     });
-    await holding;
+    await liveness.settled();
   } catch (e) {
-    await liveness.end();
+    await liveness.stop();
     await pool.end();
     throw e;
   }
@@ -216,14 +293,13 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   sweep.unref();
   return {
     runner,
-    lockIds: () => [...ids],
+    lockIds: () => liveness.lockIds(),
     stop: async () => {
       clearInterval(sweep);
       // A sweep under way finishes first: nothing of this worker outlives stop().
       await sweeping;
       await runner.stop();
-      await holding;
-      await liveness.end();
+      await liveness.stop();
       await pool.end();
     },
   };

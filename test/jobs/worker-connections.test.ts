@@ -61,8 +61,19 @@ describe('the worker', () => {
         )
         .toBe(0);
       // It works on: a job enqueued now is taken (a scan that does not exist fails its one attempt).
+      // (This test's own queue client may still hand out a connection the database ended: a query on
+      // it fails, as any client's would after a restart, and the pool replaces it. Retried here.)
       const scanId = randomUUID();
-      await w.queue.enqueueScan({ organization_id: randomUUID(), scan_id: scanId });
+      const job = { organization_id: randomUUID(), scan_id: scanId };
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await w.queue.enqueueScan(job);
+          break;
+        } catch (e) {
+          if (attempt === 5) throw e;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
       await expect
         .poll(
           async () =>
@@ -76,6 +87,26 @@ describe('the worker', () => {
         )
         .toBe(1);
       expect(uncaught).toEqual([]);
+      // Its liveness locks went with their connection (peers would take it for dead and release its
+      // jobs): it has connected again and holds every one of them again.
+      const ids = w.worker.lockIds();
+      expect(ids.length).toBeGreaterThan(0);
+      await expect
+        .poll(
+          async () =>
+            (
+              await su.query<{ n: number }>(
+                `select count(*)::int as n from pg_locks l
+                   join pg_stat_activity a on a.pid = l.pid
+                  where l.locktype = 'advisory' and l.granted and l.classid = 424242
+                    and l.objsubid = 2 and a.usename = 'axiom_worker'
+                    and l.objid = any (select hashtext(x)::oid from unnest($1::text[]) x)`,
+                [ids],
+              )
+            ).rows[0]!.n,
+          { timeout: 15_000, interval: 100 },
+        )
+        .toBe(ids.length);
       // Logged as warnings, not thrown.
       await expect
         .poll(() => logged.some((l) => /connection failed/.test(l.msg)), { timeout: 15_000 })
