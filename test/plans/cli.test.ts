@@ -391,6 +391,15 @@ describe('axiom plan and axiom execution', () => {
       new RegExp(`^  execution ${execution.id}  apply  succeeded  started `, 'm'),
     );
     const text = await axiom(w.reviewer, ['execution', 'show', execution.id]);
+    // Who started it, in which account, and which signed version of the plan it runs.
+    const signed = await t.api.call<{ record_hash: string }>(
+      'plan_get',
+      w.reviewer.caller,
+      plan.id,
+    );
+    expect(text.stdout.split('\n')[1]).toBe(
+      `  AWS account ${w.accountId}  started by ${w.reviewer.id}  plan version ${signed.record_hash}`,
+    );
     expect(text.stdout).toMatch(/s3\.put_bucket_public_access_block .* verified/);
 
     const rollback = await axiom(proposer, [

@@ -40,6 +40,10 @@ export interface Execution {
   kind: string;
   status: string;
   auto_applied: boolean;
+  /** On an execution's detail: who started it, and the plan version it runs (what was signed). */
+  created_by?: string;
+  plan_record_hash?: string;
+  plan?: { account_id?: string | null };
   progress: {
     steps: Array<{
       index: number;
@@ -151,6 +155,11 @@ export function executionLines(e: Execution): string[] {
   const undo = e.kind === 'rollback';
   return [
     `execution ${e.id}  ${e.kind}  ${e.status}${e.auto_applied ? '  (auto-applied)' : ''}  plan ${e.plan_id}`,
+    ...(e.created_by && e.plan_record_hash
+      ? [
+          `  AWS account ${e.plan?.account_id ?? '-'}  started by ${e.created_by}  plan version ${e.plan_record_hash}`,
+        ]
+      : []),
     ...(e.progress?.steps ?? []).map(
       (s) =>
         `  ${s.index + 1}. ${undo ? 'undo ' : ''}${s.actionId}  ${s.resourceArn}  ${undo ? (s.rollback?.status ?? 'waiting') : s.state}`,
