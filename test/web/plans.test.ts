@@ -303,6 +303,20 @@ describe('plans and executions in Chromium', () => {
     );
     expect(await page.textContent('h1 + *')).toMatch(/v2/);
     await screenshot(page, 'plan-revised');
+    // Its change request page leaves the comparison to the plan's page: no records read for it.
+    const cr = await t.api.call<{ change_request: { id: string } }>(
+      'plan_get',
+      w.reviewer.caller,
+      v1.id,
+    );
+    const asked: string[] = [];
+    const listen = (r: { url(): string }) => asked.push(r.url());
+    page.on('request', listen);
+    await page.goto(`${s().server.publicUrl}/#/changes/${cr.change_request.id}`);
+    await page.waitForSelector('[data-testid=change-request]');
+    page.off('request', listen);
+    expect(asked.filter((u) => u.includes('/api/v1/records/'))).toEqual([]);
+    expect(await page.locator('[data-testid=what-changes]').count()).toBe(0);
   });
 
   it('shows the audit chain verified after the loop (to the administrator, who holds audit)', async () => {

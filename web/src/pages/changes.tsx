@@ -84,8 +84,10 @@ function WhatChanges(props: { cr: ChangeRequest }): JSX.Element | null {
   const { session } = useSession();
   const proposed = cr.proposed_record;
   const open = cr.state === 'draft' || cr.state === 'in_review';
+  // A plan's new version is read on the plan's page (steps, blast radius, previews), not here.
   const ask =
     open &&
+    cr.target_kind !== 'plan' &&
     proposed !== undefined &&
     proposed.version > 1 &&
     can(session, 'read', cr.domain, cr.facility_id);
