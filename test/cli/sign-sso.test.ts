@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { printedOnStderr, startInProcess, type RunningCli } from '../support/cli.js';
 import { createFacility, createOrg, uniq, type TestOrg } from '../support/fixtures.js';
 import { useTestServer, type HttpClient } from '../support/http.js';
 import { useOidcProvider } from '../support/oidc-idp.js';
@@ -26,40 +26,13 @@ afterAll(() => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-interface Running {
-  stderr: string[];
-  done: Promise<{ code: number; stdout: string; stderr: string }>;
-}
-
 /** Start `axiom <args>` as Dana in this process without waiting for it. */
-function axiom(args: string[], token = danaToken): Running {
-  const out: string[] = [];
-  const err: string[] = [];
-  const done = main(args, {
-    env: {
-      AXIOM_LOG_LEVEL: 'silent',
-      AXIOM_DATA_DIR: dir,
-      AXIOM_URL: s().server.url,
-      AXIOM_TOKEN: token,
-    },
-    io: {
-      out: (l) => out.push(l),
-      err: (l) => err.push(l),
-      json: (v) => out.push(JSON.stringify(v)),
-    },
-  }).then((code) => ({ code, stdout: out.join('\n'), stderr: err.join('\n') }));
-  return { stderr: err, done };
-}
+const axiom = (args: string[], token = danaToken): RunningCli =>
+  startInProcess(args, { AXIOM_DATA_DIR: dir, AXIOM_URL: s().server.url, AXIOM_TOKEN: token });
 
 /** The provider URL the CLI printed, once it has. */
-async function printedUrl(r: Running): Promise<string> {
-  for (let i = 0; i < 400; i++) {
-    const m = /^ {2}(http\S+)$/m.exec(r.stderr.join('\n'));
-    if (m) return m[1]!;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`the CLI printed no sign-in URL: ${r.stderr.join('\n')}`);
-}
+const printedUrl = async (r: RunningCli): Promise<string> =>
+  (await printedOnStderr(r, /^ {2}(http\S+)$/m))[1]!;
 
 /** A high-risk change (the facility's configuration) proposed by the administrator, in review. */
 async function proposeChange(

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { printedOnStderr, startInProcess, type RunningCli } from '../support/cli.js';
 import { createOrg, uniq, type TestOrg } from '../support/fixtures.js';
 import { useTestServer, type HttpClient } from '../support/http.js';
 import { useOidcProvider } from '../support/oidc-idp.js';
@@ -30,36 +30,13 @@ function dataDir(): string {
   return d;
 }
 
-interface Running {
-  /** Lines written to stderr so far (the sign-in URL is printed there). */
-  stderr: string[];
-  done: Promise<{ code: number; stdout: string; stderr: string }>;
-}
-
 /** Start `axiom <args>` in this process without waiting for it. */
-function axiom(args: string[], env: Record<string, string>): Running {
-  const out: string[] = [];
-  const err: string[] = [];
-  const done = main(args, {
-    env: { AXIOM_LOG_LEVEL: 'silent', ...env },
-    io: {
-      out: (l) => out.push(l),
-      err: (l) => err.push(l),
-      json: (v) => out.push(JSON.stringify(v)),
-    },
-  }).then((code) => ({ code, stdout: out.join('\n'), stderr: err.join('\n') }));
-  return { stderr: err, done };
-}
+const axiom = (args: string[], env: Record<string, string>): RunningCli =>
+  startInProcess(args, env);
 
 /** The start URL the CLI printed, once it has. */
-async function printedUrl(r: Running): Promise<URL> {
-  for (let i = 0; i < 200; i++) {
-    const m = /https:\/\/\S+\/start\?\S+/.exec(r.stderr.join('\n'));
-    if (m) return new URL(m[0]);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`the CLI printed no sign-in URL: ${r.stderr.join('\n')}`);
-}
+const printedUrl = async (r: RunningCli): Promise<URL> =>
+  new URL((await printedOnStderr(r, /https:\/\/\S+\/start\?\S+/))[0]);
 
 /** What a browser does with the start URL: Axiom, the provider, Axiom's callback; returns where Axiom sends it. */
 async function browse(browser: HttpClient, start: URL, sub: string) {

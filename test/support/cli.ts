@@ -49,11 +49,26 @@ export async function runInProcess(
   env: Record<string, string>,
   stdin?: string,
 ): Promise<CliResult> {
+  return await startInProcess(args, env, stdin).done;
+}
+
+/** A command started in this process: what it printed on stderr so far, and its end. */
+export interface RunningCli {
+  stderr: string[];
+  done: Promise<CliResult>;
+}
+
+/** `axiom ARGS` in this process, without waiting for it (for commands that wait for a browser). */
+export function startInProcess(
+  args: string[],
+  env: Record<string, string>,
+  stdin?: string,
+): RunningCli {
   const out: string[] = [];
   const err: string[] = [];
   const input = new PassThrough();
   if (stdin !== undefined) input.end(stdin);
-  const code = await main(args, {
+  const done = main(args, {
     env: { AXIOM_LOG_LEVEL: 'silent', ...env },
     io: {
       out: (l) => out.push(l),
@@ -62,8 +77,18 @@ export async function runInProcess(
     },
     stdin: input,
     promptOutput: new Writable({ write: (_c, _e, cb) => cb() }),
-  });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  }).then((code) => ({ code, stdout: out.join('\n'), stderr: err.join('\n') }));
+  return { stderr: err, done };
+}
+
+/** The first match of `pattern` in what `run` has printed on stderr, once it has (up to 10 s). */
+export async function printedOnStderr(run: RunningCli, pattern: RegExp): Promise<RegExpExecArray> {
+  for (let i = 0; i < 400; i++) {
+    const m = pattern.exec(run.stderr.join('\n'));
+    if (m) return m;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`the CLI printed nothing like ${String(pattern)}: ${run.stderr.join('\n')}`);
 }
 
 /**
