@@ -4,6 +4,7 @@
 // provider with a reason. The database is the judge: every outcome is read back through the api
 // functions or as the superuser, and the client secret is looked for everywhere it must not be. A
 // reader sees no forms; a starter-tier organization's attempt is refused by the database, on screen.
+import { randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, newPage, screenshot } from '../support/browser.js';
@@ -173,6 +174,21 @@ describe('single sign-on set up in the dashboard', () => {
     expect(await p.locator('[data-testid=domain-form]').count()).toBe(0);
     expect(await p.locator('[data-testid=sso-form]').count()).toBe(0);
     expect(await p.locator('[data-testid^=sso-disable-]').count()).toBe(0);
+  });
+
+  it('tells a browser without a session, landing after a signature re-authentication, where to go on', async () => {
+    // Where the provider's re-authentication lands (the dashboard's signature page): a browser that
+    // `axiom … approve --sso` opened has no session; the terminal completes the signature.
+    const { page: p } = await newPage(browser);
+    await p.goto(`${s().server.publicUrl}/#/signatures/${randomUUID()}`);
+    await p.waitForSelector('[data-testid=login-form]');
+    expect(await p.textContent('[data-testid=reauth-notice]')).toMatch(/return to your\s+terminal/);
+    // An ordinary visit shows no such notice.
+    await p.goto(`${s().server.publicUrl}/#/`);
+    await p.reload();
+    await p.waitForSelector('[data-testid=login-form]');
+    expect(await p.locator('[data-testid=reauth-notice]').count()).toBe(0);
+    await p.close();
   });
 
   it('shows the database refusing a starter-tier organization, and nothing is stored', async () => {

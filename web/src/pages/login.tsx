@@ -3,7 +3,7 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, ApiError, setCsrfToken } from '../api';
 import { knownOrganizations, rememberOrganization } from '../session';
-import { ErrorBox, Field } from '../ui';
+import { ErrorBox, Field, Notice } from '../ui';
 
 export function LoginPage(props: { onSignedIn: () => void }): JSX.Element {
   const params = new URLSearchParams(window.location.search);
@@ -46,6 +46,16 @@ export function LoginPage(props: { onSignedIn: () => void }): JSX.Element {
       <div class="login-card">
         <h1>Axiom</h1>
         <p class="muted">Governed cloud operations. Sign in to your organization.</p>
+        {/* The identity provider's re-authentication for a signature lands here (the dashboard's
+            signature page); a browser without a session is usually one opened by `axiom … --sso`. */}
+        {window.location.hash.startsWith('#/signatures/') && (
+          <div data-testid="reauth-notice">
+            <Notice>
+              Your identity is confirmed. If you are signing from the command line, return to your
+              terminal: it completes the signature. To sign here instead, sign in.
+            </Notice>
+          </div>
+        )}
         <form
           class="form"
           data-testid="login-form"
