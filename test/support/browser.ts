@@ -84,3 +84,14 @@ export async function screenshot(page: Page, name: string): Promise<void> {
     fullPage: true,
   });
 }
+
+/** Fill the dashboard's sign-in form (already on the page) with a password and submit it. */
+export async function submitPasswordSignIn(
+  page: Page,
+  who: { organization: string; email: string; password: string },
+): Promise<void> {
+  await page.fill('input[name=organization]', who.organization);
+  await page.fill('input[name=email]', who.email);
+  await page.fill('input[name=password]', who.password);
+  await page.click('button[type=submit]');
+}

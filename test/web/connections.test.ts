@@ -6,7 +6,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { checkById } from '../../src/findings/catalog.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, newPage, screenshot } from '../support/browser.js';
+import { launchBrowser, newPage, screenshot, submitPasswordSignIn } from '../support/browser.js';
 import { customerRole, deleteCustomerRole, useSandbox } from '../support/cloud.js';
 import {
   createFacility,
@@ -60,10 +60,11 @@ async function connection(): Promise<{
 describe('connections and scans in Chromium', () => {
   it('connects an account through the wizard with the External ID the database issued', async () => {
     await page.goto(s().server.publicUrl);
-    await page.fill('input[name=organization]', org.slug);
-    await page.fill('input[name=email]', operator.email);
-    await page.fill('input[name=password]', operator.password);
-    await page.click('button[type=submit]');
+    await submitPasswordSignIn(page, {
+      organization: org.slug,
+      email: operator.email,
+      password: operator.password,
+    });
     await page.waitForSelector('[data-testid=org-name]');
     await page.click('nav >> text=Connections');
     await page.click('[data-testid=connect-account]');

@@ -4,7 +4,13 @@
 // every outcome is checked through the api functions, not only on screen.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addVirtualAuthenticator, launchBrowser, newPage, screenshot } from '../support/browser.js';
+import {
+  addVirtualAuthenticator,
+  launchBrowser,
+  newPage,
+  screenshot,
+  submitPasswordSignIn,
+} from '../support/browser.js';
 import {
   createFacility,
   createUser,
@@ -255,10 +261,11 @@ describe('the dashboard in Chromium', () => {
     ]);
     const { page: p } = await newPage(browser);
     await p.goto(s().server.publicUrl);
-    await p.fill('input[name=organization]', org.slug);
-    await p.fill('input[name=email]', narrow.email);
-    await p.fill('input[name=password]', narrow.password);
-    await p.click('button[type=submit]');
+    await submitPasswordSignIn(p, {
+      organization: org.slug,
+      email: narrow.email,
+      password: narrow.password,
+    });
     // The overview says the trail needs audit:read instead of asking for it.
     await p.waitForSelector('[data-testid=activity-not-readable]');
     // Facilities without a configuration grant: listed, their configuration not asked for.

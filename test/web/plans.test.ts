@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTION_FOR_CHECK, ACTIONS, isExecutableAction } from '../../src/execution/catalog.js';
 import { proposePlanForFindings } from '../../src/plans/service.js';
 import { diffStates, type StateDump } from '../../src/sandbox/index.js';
-import { launchBrowser, newPage, screenshot } from '../support/browser.js';
+import { launchBrowser, newPage, screenshot, submitPasswordSignIn } from '../support/browser.js';
 import { useSandbox } from '../support/cloud.js';
 import { createUser, type TestUser } from '../support/fixtures.js';
 import type { TestServer } from '../support/http.js';
@@ -54,10 +54,11 @@ async function signIn(who: TestUser): Promise<void> {
   await page.waitForSelector('[data-testid=who], input[name=organization]');
   if (await page.locator('[data-testid=who]').count()) await page.click('text=Sign out');
   await page.waitForSelector('input[name=organization]');
-  await page.fill('input[name=organization]', w.org.slug);
-  await page.fill('input[name=email]', who.email);
-  await page.fill('input[name=password]', who.password);
-  await page.click('button[type=submit]');
+  await submitPasswordSignIn(page, {
+    organization: w.org.slug,
+    email: who.email,
+    password: who.password,
+  });
   await page.waitForSelector('[data-testid=org-name]');
 }
 

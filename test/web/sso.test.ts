@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, newPage, screenshot } from '../support/browser.js';
+import { launchBrowser, newPage, screenshot, submitPasswordSignIn } from '../support/browser.js';
 import { createOrg, createUser, uniq, type TestOrg } from '../support/fixtures.js';
 import { useTestServer } from '../support/http.js';
 import { createSamlIdp } from '../support/saml-idp.js';
@@ -37,10 +37,7 @@ afterAll(async () => {
 async function signIn(slug: string, email: string, password: string): Promise<Page> {
   const { page } = await newPage(browser);
   await page.goto(s().server.publicUrl);
-  await page.fill('input[name=organization]', slug);
-  await page.fill('input[name=email]', email);
-  await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
+  await submitPasswordSignIn(page, { organization: slug, email, password });
   await page.waitForSelector('[data-testid=org-name]');
   await page.goto(`${s().server.publicUrl}/#/admin?tab=sso`);
   await page.waitForSelector('text=Identity providers');
