@@ -253,6 +253,53 @@ class Liveness {
   }
 }
 
+/** How many times a worker is started before its start fails (see runLooking). */
+const START_ATTEMPTS = 5;
+
+/**
+ * graphile-worker (0.18.0) looks its task ids up on a runner's first look for jobs and keeps the
+ * result for the runner's life, a failure included: a runner whose first lookup failed (the database
+ * restarting as Axiom starts, its backend terminated) fails every later look and never takes a job.
+ * So a start is done only once a first look has succeeded; a runner whose first look failed is stopped
+ * and started again (a new runner looks the ids up again), up to START_ATTEMPTS times, a second apart.
+ */
+async function runLooking(
+  logger: Logger,
+  events: WorkerEvents,
+  start: () => Promise<Runner>,
+): Promise<Runner> {
+  for (let attempt = 1; ; attempt++) {
+    const looked = firstLook(events);
+    const runner = await start();
+    const look = await looked;
+    if (look.ok) return runner;
+    await runner.stop();
+    if (attempt === START_ATTEMPTS) throw look.error;
+    logger.warn(
+      { err: look.error, attempt },
+      'the worker could not look for jobs; starting it again',
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** The outcome of the first look for jobs to end. */
+function firstLook(events: WorkerEvents): Promise<{ ok: true } | { ok: false; error: unknown }> {
+  return new Promise((resolve) => {
+    const done = (look: { ok: true } | { ok: false; error: unknown }): void => {
+      events.off('worker:getJob:empty', found);
+      events.off('job:start', found);
+      events.off('worker:getJob:error', failed);
+      resolve(look);
+    };
+    const found = (): void => done({ ok: true });
+    const failed = ({ error }: { error: unknown }): void => done({ ok: false, error });
+    events.on('worker:getJob:empty', found);
+    events.on('job:start', found);
+    events.on('worker:getJob:error', failed);
+  });
+}
+
 export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   // Jobs a dead worker left locked are released first (graphile-worker would wait four hours).
   await releaseDeadWorkerLocks(deps.connectionString, deps.logger, { migrate: true });
@@ -264,18 +311,20 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   events.on('worker:create', ({ worker }) => liveness.hold(worker.workerId));
   let runner: Runner;
   try {
-    runner = await run({
-      pgPool: pool,
-      concurrency: deps.concurrency,
-      noHandleSignals: true,
-      pollInterval: deps.pollIntervalMs ?? 2000,
-      logger: graphileLogger(deps.logger),
-      events,
-      taskList: tasks(deps, (helpers) => queueFrom(helpers)),
-      // No cron schedule: without this graphile-worker reads a `crontab` file from whatever directory
-      // Axiom was started in and enqueues what it says. Recurring work is scheduled by Axiom itself.
-      parsedCronItems: [],
-    });
+    runner = await runLooking(deps.logger, events, () =>
+      run({
+        pgPool: pool,
+        concurrency: deps.concurrency,
+        noHandleSignals: true,
+        pollInterval: deps.pollIntervalMs ?? 2000,
+        logger: graphileLogger(deps.logger),
+        events,
+        taskList: tasks(deps, (helpers) => queueFrom(helpers)),
+        // No cron schedule: without this graphile-worker reads a `crontab` file from whatever
+        // directory Axiom was started in and enqueues what it says. Axiom schedules its own work.
+        parsedCronItems: [],
+      }),
+    );
     await liveness.settled();
   } catch (e) {
     await liveness.stop();
