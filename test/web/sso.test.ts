@@ -5,7 +5,7 @@
 // functions or as the superuser, and the client secret is looked for everywhere it must not be. A
 // reader sees no forms; a starter-tier organization's attempt is refused by the database, on screen.
 import { randomUUID } from 'node:crypto';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, newPage, screenshot, submitPasswordSignIn } from '../support/browser.js';
 import { createOrg, createUser, uniq, type TestOrg } from '../support/fixtures.js';
@@ -147,11 +147,16 @@ describe('single sign-on set up in the dashboard', () => {
     const p = (await providers()).find((x) => x.name === oidcName)!;
     await page.click(`[data-testid=sso-disable-${p.id}]`);
     await page.fill('input[name=disable-reason]', 'moving to the new tenant');
+    // The list is slow to reload: the page says "disabled" only once the list it shows says so.
+    const slowList = async (route: Route): Promise<void> => {
+      if (route.request().method() === 'GET') await new Promise((r) => setTimeout(r, 1500));
+      await route.continue();
+    };
+    await page.route('**/api/v1/sso-providers', slowList);
     await page.click('[data-testid=sso-disable-form] button[type=submit]');
     await page.waitForSelector(`text=${oidcName} is disabled.`);
-    // The list reloads after the message shows: wait for the row to lose its button.
-    await page.waitForSelector(`[data-testid=sso-disable-${p.id}]`, { state: 'detached' });
     expect(await page.locator(`[data-testid=sso-disable-${p.id}]`).count()).toBe(0);
+    await page.unroute('**/api/v1/sso-providers', slowList);
     expect((await providers()).find((x) => x.id === p.id)!.disabled_at).not.toBeNull();
     const ev = await s().db.superuser.query<{ reason: string }>(
       `select reason from audit.audit_events

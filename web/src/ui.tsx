@@ -3,27 +3,59 @@ import type { ComponentChildren, JSX } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { describeError } from './api';
 
-/** Load data, show progress and errors honestly, reload on demand or when deps change. */
+/**
+ * Load data, show progress and errors honestly, reload on demand or when deps change. `reload()`
+ * settles once the page shows what the new load found (or its error), so a page says "saved" only
+ * when what it shows already includes the change.
+ */
 export function useAsync<T>(
   load: () => Promise<T>,
   deps: unknown[] = [],
-): { data: T | undefined; error: string | undefined; loading: boolean; reload: () => void } {
+): {
+  data: T | undefined;
+  error: string | undefined;
+  loading: boolean;
+  reload: () => Promise<void>;
+} {
   const [state, setState] = useState<{ data?: T; error?: string; loading: boolean }>({
     loading: true,
   });
   const [tick, setTick] = useState(0);
+  // Callers of reload() waiting for a load that starts after their call.
+  const waiting = useRef<Array<() => void>>([]);
   useEffect(() => {
     let live = true;
+    const settles = waiting.current.splice(0);
+    const settle = (): void => settles.splice(0).forEach((r) => r());
     setState((s) => ({ ...s, loading: true, error: undefined }));
     load().then(
-      (data) => live && setState({ data, loading: false }),
-      (e: unknown) => live && setState({ error: describeError(e), loading: false }),
+      (data) => {
+        if (!live) return;
+        setState({ data, loading: false });
+        settle();
+      },
+      (e: unknown) => {
+        if (!live) return;
+        setState({ error: describeError(e), loading: false });
+        settle();
+      },
     );
     return () => {
       live = false;
+      // Superseded: the next load answers them.
+      waiting.current.unshift(...settles.splice(0));
     };
   }, [...deps, tick]);
-  const reload = useCallback(() => setTick((t) => t + 1), []);
+  // Unmounted: nobody waits for a load that will not come.
+  useEffect(() => () => waiting.current.splice(0).forEach((r) => r()), []);
+  const reload = useCallback(
+    () =>
+      new Promise<void>((resolve) => {
+        waiting.current.push(resolve);
+        setTick((t) => t + 1);
+      }),
+    [],
+  );
   return { data: state.data, error: state.error, loading: state.loading, reload };
 }
 

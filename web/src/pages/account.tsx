@@ -72,7 +72,7 @@ function Sessions(): JSX.Element {
                         await api.post(`/api/v1/sessions/${s.id}/revoke`, {
                           reason: 'revoked by its owner',
                         });
-                        state.reload();
+                        await state.reload();
                       }}
                     >
                       Revoke
@@ -197,7 +197,7 @@ function SecurityKeys(): JSX.Element {
                         await api.post(`/api/v1/webauthn/credentials/${c.id}/revoke`, {
                           reason: 'revoked by its owner',
                         });
-                        state.reload();
+                        await state.reload();
                       }}
                     >
                       Revoke
@@ -223,7 +223,7 @@ function SecurityKeys(): JSX.Element {
               name,
               response,
             });
-            state.reload();
+            await state.reload();
           }}
         >
           <Field label="Name" hint="So you can tell your keys apart.">

@@ -85,7 +85,7 @@ function People(): JSX.Element {
                         );
                         if (!reason) return;
                         await api.post(`/api/v1/principals/${p.id}/disable`, { reason });
-                        state.reload();
+                        await state.reload();
                       }}
                     >
                       Disable
@@ -109,7 +109,7 @@ function People(): JSX.Element {
             setEmail('');
             setName('');
             setPassword('');
-            state.reload();
+            await state.reload();
           }}
         >
           <Field label="E-mail">
@@ -241,7 +241,7 @@ function Grants(props: { route: Route; facilities: Facility[] }): JSX.Element {
                           );
                           if (!reason) return;
                           await api.post(`/api/v1/grants/${g.id}/revoke`, { reason });
-                          state.reload();
+                          await state.reload();
                         }}
                       >
                         Revoke
@@ -282,7 +282,7 @@ function Grants(props: { route: Route; facilities: Facility[] }): JSX.Element {
                 .then(
                   () => {
                     setDelegating(undefined);
-                    state.reload();
+                    void state.reload();
                   },
                   (err: unknown) => {
                     if (err instanceof ApiError) {
@@ -365,7 +365,7 @@ function Grants(props: { route: Route; facilities: Facility[] }): JSX.Element {
                   ? { valid_until: new Date(form.valid_until).toISOString() }
                   : {}),
               });
-              state.reload();
+              await state.reload();
             }}
           >
             <Field label="Domain">
@@ -426,7 +426,7 @@ function Grants(props: { route: Route; facilities: Facility[] }): JSX.Element {
   );
 }
 
-function Facilities(props: { facilities: Facility[]; reload: () => void }): JSX.Element {
+function Facilities(props: { facilities: Facility[]; reload: () => Promise<void> }): JSX.Element {
   const [slug, setSlug] = useState('');
   const [name, setName] = useState('');
   const [env, setEnv] = useState('staging');
@@ -501,7 +501,7 @@ function Facilities(props: { facilities: Facility[]; reload: () => void }): JSX.
           submit="Add"
           onSubmit={async () => {
             await api.post('/api/v1/facilities', { slug, name, environment: env });
-            props.reload();
+            await props.reload();
           }}
         >
           <Field label="Slug">

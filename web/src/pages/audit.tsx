@@ -325,7 +325,7 @@ export function RetentionPanel(): JSX.Element {
             onSubmit={async () => {
               await api.put('/api/v1/audit/legal-hold', { hold: !r.legal_hold, reason });
               setReason('');
-              state.reload();
+              await state.reload();
             }}
           >
             <ReasonField

@@ -187,7 +187,7 @@ function ChangeRequestDetail(props: { id: string }): JSX.Element {
                   kind="primary"
                   onClick={async () => {
                     await api.post(`/api/v1/change-requests/${cr.id}/submit`);
-                    state.reload();
+                    await state.reload();
                   }}
                 >
                   Submit for review
@@ -207,7 +207,7 @@ function ChangeRequestDetail(props: { id: string }): JSX.Element {
                         record_hash: cr.proposed_record_hash,
                         comment: comment || 'reviewed',
                       });
-                      state.reload();
+                      await state.reload();
                     }}
                   >
                     Record review
@@ -232,7 +232,7 @@ function ChangeRequestDetail(props: { id: string }): JSX.Element {
                     await api.post(`/api/v1/change-requests/${cr.id}/withdraw`, {
                       reason: 'withdrawn by the author',
                     });
-                    state.reload();
+                    await state.reload();
                   }}
                 >
                   Withdraw
@@ -273,7 +273,7 @@ function ChangeRequestDetail(props: { id: string }): JSX.Element {
                 }
                 onDone={() => {
                   setSigning(undefined);
-                  state.reload();
+                  void state.reload();
                 }}
                 onClose={() => setSigning(undefined)}
               />

@@ -275,7 +275,7 @@ function ConnectionDetail(props: { id: string; tab: string }): JSX.Element {
                       `/api/v1/connections/${c.id}/test`,
                     );
                     setReport(r.report);
-                    conn.reload();
+                    await conn.reload();
                   }}
                 >
                   Test connection
@@ -325,7 +325,7 @@ function ConnectionDetail(props: { id: string; tab: string }): JSX.Element {
                 c={c}
                 done={() => {
                   setDialog(null);
-                  conn.reload();
+                  void conn.reload();
                 }}
               />
             </Dialog>
@@ -336,7 +336,7 @@ function ConnectionDetail(props: { id: string; tab: string }): JSX.Element {
                 c={c}
                 done={() => {
                   setDialog(null);
-                  conn.reload();
+                  void conn.reload();
                 }}
               />
             </Dialog>
@@ -441,7 +441,7 @@ function Onboarding(props: { c: Connection }): JSX.Element {
   );
 }
 
-function ExecutionRoles(props: { c: Connection; onChange: () => void }): JSX.Element {
+function ExecutionRoles(props: { c: Connection; onChange: () => Promise<void> }): JSX.Element {
   const c = props.c;
   const [arn, setArn] = useState<Record<string, string>>({});
   return (
@@ -460,7 +460,7 @@ function ExecutionRoles(props: { c: Connection; onChange: () => void }): JSX.Ele
               kind="danger"
               onClick={async () => {
                 await api.del(`/api/v1/connections/${c.id}/execution-roles/${cls}`);
-                props.onChange();
+                await props.onChange();
               }}
             >
               Remove the {cls} execution role
@@ -473,7 +473,7 @@ function ExecutionRoles(props: { c: Connection; onChange: () => void }): JSX.Ele
                   await api.put(`/api/v1/connections/${c.id}/execution-roles/${cls}`, {
                     role_arn: arn[cls] ?? '',
                   });
-                  props.onChange();
+                  await props.onChange();
                 }}
               >
                 <Field label="Role ARN">
@@ -563,7 +563,7 @@ function Scans(props: { c: Connection }): JSX.Element {
             onClick={async () => {
               setError(undefined);
               await api.post(`/api/v1/connections/${c.id}/scans`);
-              scans.reload();
+              await scans.reload();
             }}
           >
             {running ? 'A scan is running' : 'Start a scan'}

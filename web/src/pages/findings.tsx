@@ -182,7 +182,7 @@ function FindingDetail(props: { id: string }): JSX.Element {
                 testId="acknowledge"
                 onClick={async () => {
                   await api.post(`/api/v1/findings/${f.id}/acknowledge`, {});
-                  state.reload();
+                  await state.reload();
                 }}
               >
                 Acknowledge
@@ -194,7 +194,7 @@ function FindingDetail(props: { id: string }): JSX.Element {
                   await api.post(`/api/v1/findings/${f.id}/unsuppress`, {
                     reason: 'suppression ended by hand',
                   });
-                  state.reload();
+                  await state.reload();
                 }}
               >
                 End suppression
@@ -212,7 +212,7 @@ function FindingDetail(props: { id: string }): JSX.Element {
                     reason,
                     until: new Date(until).toISOString(),
                   });
-                  state.reload();
+                  await state.reload();
                 }}
               >
                 <ReasonField

@@ -520,7 +520,7 @@ function PlanDetail(props: { id: string }): JSX.Element {
                 }
                 onDone={() => {
                   setSigning(undefined);
-                  plan.reload();
+                  void plan.reload();
                 }}
                 onClose={() => setSigning(undefined)}
               />
@@ -532,7 +532,7 @@ function PlanDetail(props: { id: string }): JSX.Element {
                   summaries={summaries}
                   done={() => {
                     setRevising(false);
-                    plan.reload();
+                    void plan.reload();
                   }}
                 />
               </Dialog>
@@ -543,7 +543,7 @@ function PlanDetail(props: { id: string }): JSX.Element {
                   planId={p.id}
                   done={() => {
                     setRevoking(false);
-                    plan.reload();
+                    void plan.reload();
                   }}
                 />
               </Dialog>

@@ -89,7 +89,7 @@ function Domains(props: { canChange: boolean }): JSX.Element {
               await api.post('/api/v1/domains', { domain: domain.trim().toLowerCase(), reason });
               setDomain('');
               setReason('');
-              domains.reload();
+              await domains.reload();
             }}
           >
             <Field label="Domain" hint="e.g. example.com">
@@ -440,9 +440,9 @@ export function SingleSignOn(props: { facilities: Facility[] }): JSX.Element {
             testId="sso-disable-form"
             onSubmit={async () => {
               await api.post(`/api/v1/sso-providers/${disabling.id}/disable`, { reason });
+              await providers.reload();
               setSaved(`${disabling.name} is disabled.`);
               setDisabling(undefined);
-              providers.reload();
             }}
           >
             <ReasonField name="disable-reason" value={reason} onChange={setReason} />
@@ -453,8 +453,7 @@ export function SingleSignOn(props: { facilities: Facility[] }): JSX.Element {
         <AddProvider
           facilities={props.facilities}
           onSaved={(p) => {
-            setSaved(`${p.name} is configured.`);
-            providers.reload();
+            void providers.reload().then(() => setSaved(`${p.name} is configured.`));
           }}
         />
       )}
