@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createLogger } from '../../src/logger.js';
 import { useSandbox } from '../support/cloud.js';
 import { useTestDatabase } from '../support/db.js';
-import { startTestWorker, type TestWorker } from '../support/worker.js';
+import { jobAttempts, startTestWorker, type TestWorker } from '../support/worker.js';
 
 const db = useTestDatabase();
 const sandbox = useSandbox({
@@ -75,16 +75,7 @@ describe('the worker', () => {
         }
       }
       await expect
-        .poll(
-          async () =>
-            (
-              await su.query<{ attempts: number }>(
-                `select attempts from graphile_worker._private_jobs where key = $1`,
-                [`scan:${scanId}`],
-              )
-            ).rows[0]?.attempts ?? 0,
-          { timeout: 30_000, interval: 100 },
-        )
+        .poll(() => jobAttempts(su, `scan:${scanId}`), { timeout: 30_000, interval: 100 })
         .toBe(1);
       expect(uncaught).toEqual([]);
       // Its liveness locks went with their connection (peers would take it for dead and release its

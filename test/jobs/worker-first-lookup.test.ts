@@ -9,7 +9,7 @@ import { releaseDeadWorkerLocks } from '../../src/jobs/worker.js';
 import { createLogger } from '../../src/logger.js';
 import { useSandbox } from '../support/cloud.js';
 import { useTestDatabase } from '../support/db.js';
-import { quietLogger, startTestWorker, type TestWorker } from '../support/worker.js';
+import { jobAttempts, quietLogger, startTestWorker, type TestWorker } from '../support/worker.js';
 
 const db = useTestDatabase();
 const sandbox = useSandbox({
@@ -65,16 +65,7 @@ describe('the worker', () => {
       await w.queue.enqueueScan({ organization_id: randomUUID(), scan_id: scanId });
       // Taken: a scan that does not exist fails its one attempt.
       await expect
-        .poll(
-          async () =>
-            (
-              await su.query<{ attempts: number }>(
-                `select attempts from graphile_worker._private_jobs where key = $1`,
-                [`scan:${scanId}`],
-              )
-            ).rows[0]?.attempts ?? 0,
-          { timeout: 15_000, interval: 100 },
-        )
+        .poll(() => jobAttempts(su, `scan:${scanId}`), { timeout: 15_000, interval: 100 })
         .toBe(1);
     } finally {
       await holder.query('rollback').catch(() => undefined);

@@ -68,6 +68,15 @@ export async function startTestWorker(
   };
 }
 
+/** How many times the job with this key has been taken (0 while it waits; the row stays if it failed). */
+export async function jobAttempts(superuser: pg.Pool, key: string): Promise<number> {
+  const r = await superuser.query<{ attempts: number }>(
+    'select attempts from graphile_worker._private_jobs where key = $1',
+    [key],
+  );
+  return r.rows[0]?.attempts ?? 0;
+}
+
 export interface WorkerServer {
   server: TestServer;
   worker: RunningWorker;
