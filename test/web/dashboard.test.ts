@@ -15,6 +15,7 @@ import {
   createFacility,
   createUser,
   createOrg,
+  signFor,
   type TestOrg,
   type TestUser,
 } from '../support/fixtures.js';
@@ -141,6 +142,45 @@ describe('the dashboard in Chromium', () => {
       /verified\s+signature and signed record unchanged/,
     );
     await screenshot(page, 'signature-verified');
+  });
+
+  it('tells a signed-in browser that a signature it did not start is completed where it began', async () => {
+    // Where `axiom … approve --sso` sends the browser back: the dashboard's signature page, in a
+    // browser that may well be signed in but holds no signature waiting for this challenge.
+    const t = s().db;
+    const cr = await propose(
+      'policy',
+      null,
+      'elsewhere-tags',
+      { type: 'required_tags', tags: ['Team'] },
+      'Require the Team tag',
+    );
+    const signature = await signFor(
+      t,
+      org.admin,
+      { type: 'change_request', id: cr.id },
+      'approved',
+    );
+    await page.goto(`${s().server.publicUrl}/#/signatures/${signature.challenge_id}`);
+    expect(await page.textContent('[data-testid=sign-elsewhere]')).toMatch(
+      /return to it: it completes/,
+    );
+    expect(await page.locator('[data-testid=sign-complete]').count()).toBe(0);
+    await screenshot(page, 'signature-started-elsewhere');
+    // The terminal signs; the page then says the challenge has been used.
+    await t.api.call(
+      'change_request_approve',
+      org.admin.caller,
+      cr.id,
+      cr.proposed_record_hash,
+      signature,
+      null,
+    );
+    await page.reload();
+    expect(await page.textContent('[data-testid=sign-used]')).toMatch(
+      /in a terminal, it has signed/,
+    );
+    expect((await crState(cr.id)).state).toBe('approved');
   });
 
   it('approves a high-risk change (facility configuration) only with the security key', async () => {

@@ -15,18 +15,31 @@ export function SignaturePage(props: { route: Route }): JSX.Element {
   const [done, setDone] = useState(false);
   return (
     <Page title="Complete your signature">
-      {!pending && (
-        <ErrorBox error="This browser has no signature waiting for this challenge. Start again from the record." />
-      )}
       <Async state={state} what="the challenge">
         {(ch) =>
           done ? (
             <Notice kind="ok">Signed.</Notice>
           ) : ch.consumed_at ? (
-            <Notice>This challenge was already used by a signature.</Notice>
+            <Notice>
+              <span data-testid="sign-used">
+                This challenge was already used by a signature
+                {pending ? '.' : ': if you started it in a terminal, it has signed.'}
+              </span>
+            </Notice>
           ) : !isSatisfied(ch) ? (
             <ErrorBox error="The challenge still needs a factor. Start the signature again." />
-          ) : pending ? (
+          ) : !pending ? (
+            // Satisfied, unused, and not started in this browser: `axiom … approve --sso` opened the
+            // provider here, or another tab or browser started it. Whoever started it completes it.
+            <Notice>
+              <span data-testid="sign-elsewhere">
+                Your sign-in is recorded on this challenge ({ch.meaning}). If you started this
+                signature in a terminal (<code>axiom … --sso</code>), return to it: it completes the
+                signature. This browser has no signature waiting; to sign here, start again from the
+                record.
+              </span>
+            </Notice>
+          ) : (
             <>
               <p>{pending.description}</p>
               <Button
@@ -42,7 +55,7 @@ export function SignaturePage(props: { route: Route }): JSX.Element {
                 Sign ({ch.meaning})
               </Button>
             </>
-          ) : null
+          )
         }
       </Async>
     </Page>
