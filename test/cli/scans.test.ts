@@ -25,6 +25,7 @@ let reader: TestUser;
 let costOnly: TestUser;
 let stranger: TestUser;
 let connectionId: string;
+let site: string;
 let succeeded: string;
 let partial: string;
 let queued: string;
@@ -32,7 +33,7 @@ let queued: string;
 beforeAll(async () => {
   const t = s().db;
   org = await createOrg(t);
-  const site = await createFacility(t, org);
+  site = await createFacility(t, org);
   reader = await createUser(t, org, [{ domain: 'configuration', level: 'read', facility: site }]);
   costOnly = await createUser(t, org, [{ domain: 'cost', level: 'read', facility: site }]);
   stranger = await createUser(t, await createOrg(t), []);
@@ -125,6 +126,30 @@ describe('axiom scan list', () => {
     const hidden = await axiom(stranger, ['scan', 'show', succeeded, '--json']);
     expect(hidden.code).toBe(2);
     expect(JSON.parse(hidden.stderr)).toMatchObject({ error: { code: 'not_found' } });
+  });
+
+  it('reads the only connection you may read when --connection is left out, and names several', async () => {
+    const named = await axiom(reader, ['scan', 'list', '--connection', connectionId]);
+    const only = await axiom(reader, ['scan', 'list']);
+    expect(only.stderr).toBe('');
+    expect(only.code).toBe(0);
+    expect(only.stdout).toBe(named.stdout);
+    // Nothing to read: a usage error (exit 2) that says what to do.
+    const none = await axiom(stranger, ['scan', 'list']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/pass --connection ID.*invalid_input\/usage/);
+    // A second connection at the reader's facility: which one is not guessed.
+    const t = s().db;
+    const second = await scanFixture(t, org, await agentSession(t, org)).connection(
+      'cli-scans-second',
+      site,
+    );
+    const several = await axiom(reader, ['scan', 'list']);
+    expect(several.code).toBe(2);
+    expect(several.stdout).toBe('');
+    expect(several.stderr).toMatch(/invalid_input\/usage/);
+    expect(several.stderr).toContain(connectionId);
+    expect(several.stderr).toContain(second);
   });
 
   it('refuses bad arguments before any request', async () => {

@@ -3,7 +3,16 @@
 import type { Command } from 'commander';
 import { AppError } from '../../errors.js';
 import { SEVERITIES } from '../../findings/vocabulary.js';
-import { arnPaging, readPages, urlOption, uuidArg, wholeNumber, withClient } from '../api.js';
+import type { Connection } from '../../cloud/connections.js';
+import {
+  arnPaging,
+  readPages,
+  urlOption,
+  uuidArg,
+  wholeNumber,
+  withClient,
+  type CallApi,
+} from '../api.js';
 import { ExitCode, type CliContext, type Lazy } from '../main.js';
 
 /** A scan as GET /api/v1/scans/:id returns it (the list has the same fields but resources_by_type). */
@@ -67,6 +76,29 @@ export function scanLines(s: Scan): string[] {
     lines.push('failed: nothing could be read completely. Existing findings are unchanged.');
   for (const e of s.errors ?? []) lines.push(`  error ${e.unit}: ${e.code}: ${e.message}`);
   return lines;
+}
+
+/**
+ * The connection whose scans `scan list` reads: --connection, else the only one you may read that is
+ * not disconnected. None or several: a usage error that names them.
+ */
+async function listedConnection(api: CallApi, given: string | undefined): Promise<string> {
+  if (given !== undefined) return uuidArg(given);
+  const { connections } = await api.call<{ connections: Connection[] }>(
+    'GET',
+    '/api/v1/connections',
+  );
+  const live = connections.filter((c) => c.status !== 'disconnected');
+  if (live.length === 1) return live[0]!.id;
+  throw new AppError(
+    'invalid_input',
+    live.length === 0
+      ? 'no connection to list the scans of: pass --connection ID (axiom connection list)'
+      : `you may read ${live.length} connections: pass --connection ID, one of ${live
+          .map((c) => `${c.id} (${c.account_id}, ${c.name})`)
+          .join(', ')}`,
+    { reason: 'usage' },
+  );
 }
 
 export function registerScanCommands(program: Command, ctx: CliContext, lazy: Lazy): void {
@@ -155,15 +187,19 @@ export function registerScanCommands(program: Command, ctx: CliContext, lazy: La
   scanCommand
     .command('list')
     .description('the scans of a connection, newest first: status, when, how long, what was found')
-    .requiredOption('--connection <id>', 'connection id')
+    .option('--connection <id>', 'connection id (default: your only connection)')
     .option('--limit <n>', 'at most this many, 1 to 500 (default 20)', wholeNumber('--limit', 500))
     .option('--json', 'machine output')
     .addOption(url)
-    .action(async (o: { connection: string; limit?: number; json?: boolean; url?: string }) => {
-      const id = uuidArg(o.connection);
+    .action(async (o: { connection?: string; limit?: number; json?: boolean; url?: string }) => {
+      // A given id is checked before any request.
+      const given = o.connection === undefined ? undefined : uuidArg(o.connection);
       const limit = o.limit ?? 20;
-      const r = await withClient(ctx, o.url, (api) =>
-        api.call<{ scans: Scan[] }>('GET', `/api/v1/connections/${id}/scans?limit=${limit}`),
+      const r = await withClient(ctx, o.url, async (api) =>
+        api.call<{ scans: Scan[] }>(
+          'GET',
+          `/api/v1/connections/${await listedConnection(api, given)}/scans?limit=${limit}`,
+        ),
       );
       if (o.json) return ctx.io.json(r.scans);
       if (r.scans.length === 0) return ctx.io.out('no scans');
