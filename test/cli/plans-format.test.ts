@@ -28,6 +28,22 @@ describe('executionLines', () => {
     ]);
   });
 
+  it('says who started it, by the name given, or that the agent did', () => {
+    const e = {
+      ...execution('apply', 'succeeded', [step('verified')]),
+      created_by: 'u1',
+      plan_record_hash: 'h1',
+      plan: { account_id: '123456789012' },
+    } as Execution;
+    const who = (id: string): string => (id === 'u1' ? 'alice@example.com' : id);
+    expect(executionLines(e, who)[1]).toBe(
+      '  AWS account 123456789012  started by alice@example.com  plan version h1',
+    );
+    expect(executionLines({ ...e, auto_applied: true }, who)[1]).toMatch(
+      /started by the agent \(auto-apply\)/,
+    );
+  });
+
   it('prints a queued rollback as waiting to undo, not as the verified steps it inherited', () => {
     const lines = executionLines(execution('rollback', 'queued', [step('verified')]));
     expect(lines[1]).toBe(

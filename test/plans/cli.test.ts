@@ -398,7 +398,7 @@ describe('axiom plan and axiom execution', () => {
       plan.id,
     );
     expect(text.stdout.split('\n')[1]).toBe(
-      `  AWS account ${w.accountId}  started by ${w.reviewer.id}  plan version ${signed.record_hash}`,
+      `  AWS account ${w.accountId}  started by ${w.reviewer.email}  plan version ${signed.record_hash}`,
     );
     expect(text.stdout).toMatch(/s3\.put_bucket_public_access_block .* verified/);
 

@@ -5,7 +5,15 @@
 // --password-stdin); plans whose signing policy needs a security key are signed in the dashboard.
 import type { Command } from 'commander';
 import { AppError } from '../../errors.js';
-import { facilityRef, readJsonObject, urlOption, uuidArg, withClient } from '../api.js';
+import {
+  facilityRef,
+  principalNames,
+  readJsonObject,
+  urlOption,
+  uuidArg,
+  withClient,
+  type CallApi,
+} from '../api.js';
 import { signChangeRequest, signingMethod, signingOptions } from '../signing.js';
 import type { CliContext, Lazy } from '../main.js';
 
@@ -142,8 +150,10 @@ function printPlan(ctx: CliContext, p: Plan): void {
     );
 }
 
-function printExecution(ctx: CliContext, e: Execution): void {
-  for (const line of executionLines(e)) ctx.io.out(line);
+/** An execution as people read it: who started it by e-mail (one more request). */
+async function printExecution(ctx: CliContext, api: CallApi, e: Execution): Promise<void> {
+  const who = await principalNames(api);
+  for (const line of executionLines(e, who)) ctx.io.out(line);
 }
 
 /**
@@ -151,13 +161,13 @@ function printExecution(ctx: CliContext, e: Execution): void {
  * execution it undoes: until the worker has undone a step, that step still says "verified", so a
  * rollback's steps show how far the undo got instead.
  */
-export function executionLines(e: Execution): string[] {
+export function executionLines(e: Execution, who: (id: string) => string = (id) => id): string[] {
   const undo = e.kind === 'rollback';
   return [
     `execution ${e.id}  ${e.kind}  ${e.status}${e.auto_applied ? '  (auto-applied)' : ''}  plan ${e.plan_id}`,
     ...(e.created_by && e.plan_record_hash
       ? [
-          `  AWS account ${e.plan?.account_id ?? '-'}  started by ${e.created_by}  plan version ${e.plan_record_hash}`,
+          `  AWS account ${e.plan?.account_id ?? '-'}  started by ${e.auto_applied ? 'the agent (auto-apply)' : who(e.created_by)}  plan version ${e.plan_record_hash}`,
         ]
       : []),
     ...(e.progress?.steps ?? []).map(
@@ -430,14 +440,13 @@ export function registerPlanCommands(program: Command, ctx: CliContext, lazy: La
     .option('--json', 'machine output')
     .addOption(urlOption())
     .action(async (id: string, o: { json?: boolean; url?: string }) => {
-      const e = await withClient(ctx, o.url, (api) =>
-        api.call<Execution>('POST', `/api/v1/plans/${uuidArg(id)}/executions`),
-      );
-      if (o.json) ctx.io.json(e);
-      else {
-        printExecution(ctx, e);
+      const planId = uuidArg(id);
+      await withClient(ctx, o.url, async (api) => {
+        const e = await api.call<Execution>('POST', `/api/v1/plans/${planId}/executions`);
+        if (o.json) return ctx.io.json(e);
+        await printExecution(ctx, api, e);
         ctx.io.out(`Then: axiom execution show ${e.id}`);
-      }
+      });
     });
 
   execution
@@ -446,11 +455,12 @@ export function registerPlanCommands(program: Command, ctx: CliContext, lazy: La
     .option('--json', 'machine output')
     .addOption(urlOption())
     .action(async (id: string, o: { json?: boolean; url?: string }) => {
-      const e = await withClient(ctx, o.url, (api) =>
-        api.call<Execution>('GET', `/api/v1/executions/${uuidArg(id)}`),
-      );
-      if (o.json) ctx.io.json(e);
-      else printExecution(ctx, e);
+      const execId = uuidArg(id);
+      await withClient(ctx, o.url, async (api) => {
+        const e = await api.call<Execution>('GET', `/api/v1/executions/${execId}`);
+        if (o.json) ctx.io.json(e);
+        else await printExecution(ctx, api, e);
+      });
     });
 
   execution
