@@ -424,6 +424,9 @@ describe('axiom plan and axiom execution', () => {
     expect(undoShown.stdout).toMatch(/1\. undo s3\.put_bucket_public_access_block /);
     expect(undoShown.stdout).toMatch(/ {5}runs: aws s3api /);
     expect(undoShown.stdout).not.toMatch(/rollback:/);
+    // The findings it carries are those whose fix it takes back, not findings it answers.
+    expect(undoShown.stdout).toMatch(/^ {2}undoes the fix of findings? [0-9a-f-]{36}/m);
+    expect(undoShown.stdout).not.toMatch(/answers finding/);
     const originalShown = await axiom(w.reviewer, ['plan', 'show', plan.id]);
     expect(originalShown.stdout).not.toMatch(/undo|rolls back/);
     expect(originalShown.stdout).toMatch(/ {5}rollback: aws s3api /);

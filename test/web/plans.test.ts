@@ -208,6 +208,9 @@ describe('plans and executions in Chromium', () => {
     expect(step).toMatch(/How it is undone/);
     expect(step).toMatch(/What runs: the undo.*The action it undoes/);
     expect(step).not.toMatch(/Verification/);
+    // The finding it carries is the one whose fix it takes back.
+    await page.waitForSelector('h2 >> text=Findings whose fix it undoes');
+    expect(await page.locator('h2 >> text=Findings it answers').count()).toBe(0);
     await screenshot(page, 'rollback-proposed');
     await signIn(w.reviewer);
     await page.goto(`${s().server.publicUrl}/#/plans/${rollbackPlan}`);

@@ -139,10 +139,16 @@ function printPlan(ctx: CliContext, p: Plan): void {
     const rb = p.content.rollback_summary?.[i];
     if (rb) ctx.io.out(`     ${undo ? 'runs' : 'rollback'}: ${rb}`);
   });
-  // Why it exists: the findings it answers (kept in step with its steps by the server).
+  // Why it exists: the findings it answers (kept in step with its steps by the server); a rollback
+  // plan carries those of the execution it undoes, whose fix it takes back.
   const findings = p.content.finding_ids ?? [];
+  const plural = findings.length === 1 ? '' : 's';
   if (findings.length)
-    ctx.io.out(`  answers finding${findings.length === 1 ? '' : 's'} ${findings.join(', ')}`);
+    ctx.io.out(
+      undo
+        ? `  undoes the fix of finding${plural} ${findings.join(', ')}`
+        : `  answers finding${plural} ${findings.join(', ')}`,
+    );
   ctx.io.out(`  record hash ${p.record_hash}`);
   for (const e of p.executions ?? [])
     ctx.io.out(

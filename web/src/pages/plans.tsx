@@ -588,7 +588,7 @@ function PlanFindings(props: { plan: Plan }): JSX.Element | null {
   if (ids.length === 0) return null;
   return (
     <>
-      <h2>Findings it answers</h2>
+      <h2>{p.content.rollback_of ? 'Findings whose fix it undoes' : 'Findings it answers'}</h2>
       <Async state={found} what="the findings">
         {(rows) => (
           <Table
