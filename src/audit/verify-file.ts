@@ -21,6 +21,8 @@ export interface VerifyFileOptions {
   publicKeys?: string[];
   /** A checkpoint directory: its checkpoints for the export's organization are checked too. */
   checkpointDir?: string | undefined;
+  /** Told how far the reading got (bytes of the file), a few times a second and once at the end. */
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
 }
 
 export interface FileVerifyResult extends VerifyResult {
@@ -40,14 +42,11 @@ export const MAX_LINE = 64 * 1024 * 1024;
  * (an async generator costs a promise and a microtask turn for every value it yields). Each chunk is
  * searched once; the start of a line that goes on into the next chunk is kept in parts.
  */
-async function* lineBatches(file: string): AsyncGenerator<string[]> {
+async function* lineBatches(input: fs.ReadStream): AsyncGenerator<string[]> {
   let parts: string[] = [];
   let partLength = 0;
   let lines = 0;
-  for await (const chunk of fs.createReadStream(file, {
-    encoding: 'utf8',
-    highWaterMark: 1 << 20,
-  })) {
+  for await (const chunk of input) {
     const text = chunk as string;
     const batch: string[] = [];
     let start = 0;
@@ -96,9 +95,11 @@ export async function verifyFile(
   opts: VerifyFileOptions = {},
 ): Promise<FileVerifyResult> {
   let first: string;
+  let size: number;
   try {
     const st = await fs.promises.stat(file);
     if (!st.isFile()) throw new UnreadableExportError(`${file} is not a file`);
+    size = st.size;
     first = await firstByte(file);
   } catch (e) {
     if (e instanceof UnreadableExportError) throw e;
@@ -137,10 +138,16 @@ export async function verifyFile(
     for (const s of await store!.list(row.organization_id as string))
       verifier.push({ stream: 'checkpoint', signed: s });
   };
+  const input =
+    format === 'jsonl'
+      ? fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })
+      : fs.createReadStream(file);
+  const report = opts.onProgress;
+  const ticker = report ? setInterval(() => report(input.bytesRead, size), 200) : undefined;
   try {
     if (format === 'jsonl') {
       let n = 0;
-      for await (const batch of lineBatches(file)) {
+      for await (const batch of lineBatches(input)) {
         for (const line of batch) {
           n++;
           if (line === '') continue;
@@ -154,7 +161,6 @@ export async function verifyFile(
         }
       }
     } else {
-      const input = fs.createReadStream(file);
       await once(input, 'open');
       for await (const row of csvRows(input, { maxRecordSize: MAX_LINE }))
         if (push(row)) await pushDirectory(row);
@@ -167,7 +173,11 @@ export async function verifyFile(
         `${file} is not a readable CSV export: ${(e as Error).message}`,
       );
     throw e;
+  } finally {
+    clearInterval(ticker);
+    input.destroy();
   }
+  report?.(input.bytesRead, size);
   const result = verifier.finish();
   if (!result.manifest)
     throw new UnreadableExportError(`${file} has no manifest: not an Axiom export`);

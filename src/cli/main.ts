@@ -38,6 +38,8 @@ export interface CliContext {
   stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
   /** Where prompts are written (default process.stderr, so stdout stays clean for scripts). */
   promptOutput?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Where progress bars are drawn, when it is a terminal (default process.stderr). */
+  progressOutput?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
 export function buildProgram(ctx: CliContext): Command {

@@ -4,6 +4,7 @@
 // forged checkpoints are rejected; `axiom audit verify` exits 0 / 1 / 2.
 import fs from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   CheckpointKey,
@@ -18,7 +19,7 @@ import { UnreadableExportError, verifyFile } from '../../src/audit/verify-file.j
 import { clientFor } from '../../src/cli/client.js';
 import { loadConfig } from '../../src/config/index.js';
 import { parse } from 'csv-parse/sync';
-import { runCli } from '../support/cli.js';
+import { runCli, runInProcess } from '../support/cli.js';
 import {
   approveChange,
   createFacility,
@@ -170,11 +171,38 @@ describe('the export', () => {
     for (const x of [...B.ids, ...B.names]) expect(text).not.toContain(x);
     const verified = await runCli(['audit', 'verify', out], cliEnv(''));
     expect(verified.code).toBe(0);
+    // No terminal, no bar: what it prints stays clean for scripts.
+    expect(verified.stderr).toBe('');
     expect(verified.stdout).toMatch(/^intact: \d+ rows verified/);
     // With no checkpoint to check, it says what the verification cannot see.
     expect(verified.stdout).toMatch(/checkpoints: 0 verified/);
     expect(verified.stdout).toMatch(
       /^note: no signed checkpoint was checked, so entries removed from the end/m,
+    );
+  });
+
+  it('shows how much of the export has arrived, on a terminal', async () => {
+    const out = path.join(tempDir(), 'trail-bar.jsonl');
+    const drawn: string[] = [];
+    const terminal = Object.assign(
+      new Writable({
+        write: (c: Buffer, _e, cb) => {
+          drawn.push(c.toString());
+          cb();
+        },
+      }),
+      { isTTY: true, columns: 100 },
+    );
+    const r = await runInProcess(
+      ['audit', 'export', '--out', out],
+      cliEnv(A.org.admin.token),
+      undefined,
+      { progressOutput: terminal },
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^exported \d+ rows to /);
+    expect(drawn.join('')).toContain(
+      `export | ${(fs.statSync(out).size / 1024 / 1024).toFixed(1)} MiB received`,
     );
   });
 

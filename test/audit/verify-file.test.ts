@@ -6,11 +6,13 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CSV_COLUMNS } from '../../src/audit/csv.js';
 import { RowHasher } from '../../src/audit/rowhash.js';
 import type { ExportRow } from '../../src/audit/verifier.js';
 import { MAX_LINE, UnreadableExportError, verifyFile } from '../../src/audit/verify-file.js';
+import { main } from '../../src/cli/main.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'axiom-verify-file-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -73,6 +75,53 @@ describe('verifyFile', () => {
     const bare = path.join(dir, 'bare.jsonl');
     fs.writeFileSync(bare, exportLines(50).join('\n'));
     expect((await verifyFile(bare)).intact).toBe(true);
+  });
+
+  it('tells how far it has read, up to the whole file', async () => {
+    const file = path.join(dir, 'progress.jsonl');
+    fs.writeFileSync(file, exportLines(400).join('\n') + '\n');
+    const size = fs.statSync(file).size;
+    const seen: Array<[number, number]> = [];
+    expect((await verifyFile(file, { onProgress: (r, t) => seen.push([r, t]) })).intact).toBe(true);
+    expect(seen.at(-1)).toEqual([size, size]);
+    const reads = seen.map(([r]) => r);
+    expect(reads).toEqual([...reads].sort((a, b) => a - b));
+  });
+
+  it('draws a progress bar for `axiom audit verify` on a terminal only, never with --json', async () => {
+    const file = path.join(dir, 'bar.jsonl');
+    fs.writeFileSync(file, exportLines(200).join('\n') + '\n');
+    const run = async (isTTY: boolean, json: boolean) => {
+      const drawn: string[] = [];
+      const out: string[] = [];
+      const terminal = Object.assign(
+        new Writable({
+          write: (c: Buffer, _e, cb) => {
+            drawn.push(c.toString());
+            cb();
+          },
+        }),
+        { isTTY, columns: 100 },
+      );
+      const code = await main(['audit', 'verify', file, ...(json ? ['--json'] : [])], {
+        env: { AXIOM_LOG_LEVEL: 'silent', AXIOM_DATA_DIR: dir },
+        io: { out: (l) => out.push(l), err: (l) => out.push(l), json: (v) => out.push(String(v)) },
+        progressOutput: terminal,
+      });
+      return { code, drawn: drawn.join(''), out: out.join('\n') };
+    };
+    const shown = await run(true, false);
+    expect(shown.code).toBe(0);
+    expect(shown.out).toMatch(/^intact: 200 rows/);
+    const mib = (fs.statSync(file).size / 1024 / 1024).toFixed(1);
+    expect(shown.drawn).toContain(`verify [`);
+    expect(shown.drawn).toContain(`100% | ${mib}/${mib} MiB`);
+    // The bar goes to the terminal only: what the command prints stays clean.
+    expect(shown.out).not.toContain('verify [');
+    for (const quiet of [await run(false, false), await run(true, true)]) {
+      expect(quiet.code).toBe(0);
+      expect(quiet.drawn).toBe('');
+    }
   });
 
   it('refuses a line longer than MAX_LINE as soon as it is read', async () => {

@@ -48,8 +48,14 @@ export async function runInProcess(
   args: string[],
   env: Record<string, string>,
   stdin?: string,
+  opts: InProcessOptions = {},
 ): Promise<CliResult> {
-  return await startInProcess(args, env, stdin).done;
+  return await startInProcess(args, env, stdin, opts).done;
+}
+
+export interface InProcessOptions {
+  /** Where progress bars go (drawn only when it says it is a terminal); by default nowhere. */
+  progressOutput?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
 /** A command started in this process: what it printed on stderr so far, and its end. */
@@ -63,6 +69,7 @@ export function startInProcess(
   args: string[],
   env: Record<string, string>,
   stdin?: string,
+  opts: InProcessOptions = {},
 ): RunningCli {
   const out: string[] = [];
   const err: string[] = [];
@@ -77,6 +84,7 @@ export function startInProcess(
     },
     stdin: input,
     promptOutput: new Writable({ write: (_c, _e, cb) => cb() }),
+    progressOutput: opts.progressOutput ?? new Writable({ write: (_c, _e, cb) => cb() }),
   }).then((code) => ({ code, stdout: out.join('\n'), stderr: err.join('\n') }));
   return { stderr: err, done };
 }

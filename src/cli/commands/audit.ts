@@ -10,6 +10,7 @@ import { urlOption } from '../api.js';
 import { withLocalApi } from '../local.js';
 import { registerAuditEventCommands } from './audit-events.js';
 import { ExitCode, type CliContext, type Lazy } from '../main.js';
+import { mib, progressBar } from '../progress.js';
 
 // Loaded when a command runs, so that every other command starts without them.
 const checkpoints = () => import('../../audit/checkpoints.js');
@@ -75,8 +76,24 @@ export function registerAuditCommands(program: Command, ctx: CliContext, lazy: L
       const partial = `${opts.out}.partial`;
       try {
         const body = await http.stream(`/api/v1/audit/export?format=${opts.format}`);
-        // The export holds the organization's trail: readable by its owner only.
-        await pipeline(body, fs.createWriteStream(partial, { mode: 0o600 }));
+        // The size is not known before the end: the bar counts what has arrived.
+        const bar = await progressBar(ctx, 'export | {received} MiB received', 0, {
+          received: '0.0',
+        });
+        let received = 0;
+        const counted = async function* (source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) {
+            received += chunk.length;
+            bar.update(0, { received: mib(received) });
+            yield chunk;
+          }
+        };
+        try {
+          // The export holds the organization's trail: readable by its owner only.
+          await pipeline(body, counted, fs.createWriteStream(partial, { mode: 0o600 }));
+        } finally {
+          bar.stop();
+        }
         const rows = endRows(lastLine(partial), opts.format);
         if (rows === undefined)
           throw new AppError(
@@ -132,14 +149,39 @@ export function registerAuditCommands(program: Command, ctx: CliContext, lazy: L
           }
         }
         let result: Awaited<ReturnType<typeof verifyFile>>;
+        const bar = opts.json
+          ? undefined
+          : await progressBar(
+              ctx,
+              'verify [{bar}] {percentage}% | {done}/{size} MiB | {eta_formatted}',
+              1,
+              {
+                done: '0.0',
+                size: '?',
+              },
+            );
         try {
-          result = await verifyFile(file, { publicKeys, checkpointDir: dir });
+          result = await verifyFile(file, {
+            publicKeys,
+            checkpointDir: dir,
+            ...(bar
+              ? {
+                  onProgress: (read: number, size: number) => {
+                    bar.setTotal(Math.max(1, size));
+                    bar.update(read, { done: mib(read), size: mib(size) });
+                  },
+                }
+              : {}),
+          });
         } catch (e) {
           if (e instanceof UnreadableExportError) {
+            bar?.stop();
             ctx.io.err(`error: ${e.message}`);
             throw new ExitCode(2);
           }
           throw e;
+        } finally {
+          bar?.stop();
         }
         const rows = Object.values(result.counts).reduce((a, b) => a + b, 0);
         const cp = result.checkpoints;

@@ -14,6 +14,7 @@ import {
   type CallApi,
 } from '../api.js';
 import { ExitCode, type CliContext, type Lazy } from '../main.js';
+import { progressBar } from '../progress.js';
 
 /** A scan as GET /api/v1/scans/:id returns it (the list has the same fields but resources_by_type). */
 export interface Scan {
@@ -133,31 +134,26 @@ export function registerScanCommands(program: Command, ctx: CliContext, lazy: La
             reason: 'usage',
           },
         );
-      // Loaded on use: the other commands start faster without it.
-      const { default: cliProgress } = await import('cli-progress');
       const result = await withClient(ctx, o.url, async (api) => {
         const started = await api.call<{ id: string }>('POST', `/api/v1/connections/${id}/scans`);
-        const bar = new cliProgress.SingleBar(
-          {
-            format:
+        const bar = o.json
+          ? undefined
+          : await progressBar(
+              ctx,
               'scan [{bar}] {value}/{total} services×regions | {resources} resources | {status}',
-            hideCursor: true,
-          },
-          cliProgress.Presets.shades_classic,
-        );
-        if (!o.json) bar.start(1, 0, { resources: 0, status: 'queued' });
+              1,
+              { resources: 0, status: 'queued' },
+            );
         const deadline = Date.now() + timeout * 1000;
         let scan: Scan;
         try {
           for (;;) {
             scan = await api.call<Scan>('GET', `/api/v1/scans/${started.id}`);
-            if (!o.json) {
-              bar.setTotal(Math.max(1, scan.progress?.units_total ?? 1));
-              bar.update(scan.progress?.units_done ?? 0, {
-                resources: scan.progress?.resources_found ?? 0,
-                status: scan.status,
-              });
-            }
+            bar?.setTotal(Math.max(1, scan.progress?.units_total ?? 1));
+            bar?.update(scan.progress?.units_done ?? 0, {
+              resources: scan.progress?.resources_found ?? 0,
+              status: scan.status,
+            });
             if (!['queued', 'running'].includes(scan.status)) break;
             if (Date.now() > deadline)
               throw new AppError(
@@ -168,7 +164,7 @@ export function registerScanCommands(program: Command, ctx: CliContext, lazy: La
             await new Promise((r) => setTimeout(r, 500));
           }
         } finally {
-          if (!o.json) bar.stop();
+          bar?.stop();
         }
         return scan;
       });
