@@ -4,7 +4,6 @@
 // forged checkpoints are rejected; `axiom audit verify` exits 0 / 1 / 2.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   CheckpointKey,
@@ -19,7 +18,7 @@ import { UnreadableExportError, verifyFile } from '../../src/audit/verify-file.j
 import { clientFor } from '../../src/cli/client.js';
 import { loadConfig } from '../../src/config/index.js';
 import { parse } from 'csv-parse/sync';
-import { runCli, runInProcess } from '../support/cli.js';
+import { fakeTerminal, runCli, runInProcess } from '../support/cli.js';
 import {
   approveChange,
   createFacility,
@@ -183,25 +182,16 @@ describe('the export', () => {
 
   it('shows how much of the export has arrived, on a terminal', async () => {
     const out = path.join(tempDir(), 'trail-bar.jsonl');
-    const drawn: string[] = [];
-    const terminal = Object.assign(
-      new Writable({
-        write: (c: Buffer, _e, cb) => {
-          drawn.push(c.toString());
-          cb();
-        },
-      }),
-      { isTTY: true, columns: 100 },
-    );
+    const terminal = fakeTerminal();
     const r = await runInProcess(
       ['audit', 'export', '--out', out],
       cliEnv(A.org.admin.token),
       undefined,
-      { progressOutput: terminal },
+      { progressOutput: terminal.stream },
     );
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^exported \d+ rows to /);
-    expect(drawn.join('')).toContain(
+    expect(terminal.drawn()).toContain(
       `export | ${(fs.statSync(out).size / 1024 / 1024).toFixed(1)} MiB received`,
     );
   });

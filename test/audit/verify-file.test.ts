@@ -6,13 +6,13 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CSV_COLUMNS } from '../../src/audit/csv.js';
 import { RowHasher } from '../../src/audit/rowhash.js';
 import type { ExportRow } from '../../src/audit/verifier.js';
 import { MAX_LINE, UnreadableExportError, verifyFile } from '../../src/audit/verify-file.js';
 import { main } from '../../src/cli/main.js';
+import { fakeTerminal } from '../support/cli.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'axiom-verify-file-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -92,23 +92,15 @@ describe('verifyFile', () => {
     const file = path.join(dir, 'bar.jsonl');
     fs.writeFileSync(file, exportLines(200).join('\n') + '\n');
     const run = async (isTTY: boolean, json: boolean) => {
-      const drawn: string[] = [];
+      const terminal = fakeTerminal();
+      terminal.stream.isTTY = isTTY;
       const out: string[] = [];
-      const terminal = Object.assign(
-        new Writable({
-          write: (c: Buffer, _e, cb) => {
-            drawn.push(c.toString());
-            cb();
-          },
-        }),
-        { isTTY, columns: 100 },
-      );
       const code = await main(['audit', 'verify', file, ...(json ? ['--json'] : [])], {
         env: { AXIOM_LOG_LEVEL: 'silent', AXIOM_DATA_DIR: dir },
         io: { out: (l) => out.push(l), err: (l) => out.push(l), json: (v) => out.push(String(v)) },
-        progressOutput: terminal,
+        progressOutput: terminal.stream,
       });
-      return { code, drawn: drawn.join(''), out: out.join('\n') };
+      return { code, drawn: terminal.drawn(), out: out.join('\n') };
     };
     const shown = await run(true, false);
     expect(shown.code).toBe(0);

@@ -58,6 +58,24 @@ export interface InProcessOptions {
   progressOutput?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
+/** A stream that says it is a terminal (100 columns), and everything written to it. */
+export function fakeTerminal(): {
+  stream: NodeJS.WritableStream & { isTTY: boolean; columns: number };
+  drawn: () => string;
+} {
+  const chunks: string[] = [];
+  const stream = Object.assign(
+    new Writable({
+      write: (c: Buffer, _e, cb) => {
+        chunks.push(c.toString());
+        cb();
+      },
+    }),
+    { isTTY: true, columns: 100 },
+  );
+  return { stream, drawn: () => chunks.join('') };
+}
+
 /** A command started in this process: what it printed on stderr so far, and its end. */
 export interface RunningCli {
   stderr: string[];
