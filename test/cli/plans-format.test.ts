@@ -1,7 +1,10 @@
 // `axiom execution show` output (src/cli/commands/plans.ts executionLines), for the states a test
 // against the worker cannot hold still: a rollback that is queued or half done.
 import { describe, expect, it } from 'vitest';
-import { executionLines, type Execution } from '../../src/cli/commands/plans.js';
+import { executionLines, followExecution, type Execution } from '../../src/cli/commands/plans.js';
+import type { CliContext } from '../../src/cli/main.js';
+import { AppError } from '../../src/errors.js';
+import { fakeTerminal } from '../support/cli.js';
 
 const step = (state: string, rollback?: { status: string }) => ({
   index: 0,
@@ -54,5 +57,55 @@ describe('executionLines', () => {
       execution('rollback', 'rolled_back', [step('rolled_back', { status: 'rolled_back' })]),
     );
     expect(done[1]).toMatch(/ {2}1\. undo kms\.enable_key_rotation .* rolled_back$/);
+  });
+});
+
+// `axiom execution start --wait` against a scripted server (the journey in test/plans/cli.test.ts
+// follows a real execution to success; here the endings a real one cannot be made to reach on cue).
+describe('followExecution', () => {
+  const ctx = (terminal: ReturnType<typeof fakeTerminal>): CliContext => ({
+    env: {},
+    io: { out: () => undefined, err: () => undefined, json: () => undefined },
+    progressOutput: terminal.stream,
+  });
+  const scripted = (statuses: string[]) => {
+    let i = 0;
+    return {
+      call: <T>(): Promise<T> => {
+        const status = statuses[Math.min(i++, statuses.length - 1)]!;
+        const done = status === 'running' ? 'pending' : 'rolled_back';
+        return Promise.resolve({
+          ...execution('apply', status, [step('verified'), step(done)]),
+        } as T);
+      },
+    };
+  };
+
+  it('follows an execution to its end, whatever the ending, with its steps on a bar', async () => {
+    const terminal = fakeTerminal();
+    const start = execution('apply', 'queued', []);
+    const e = await followExecution(
+      ctx(terminal),
+      scripted(['queued', 'running', 'rolled_back']),
+      start,
+      60,
+      true,
+    );
+    expect(e.status).toBe('rolled_back');
+    expect(terminal.drawn()).toContain('2/2 steps | rolled_back');
+  });
+
+  it('gives up after --timeout, saying the execution goes on', async () => {
+    const terminal = fakeTerminal();
+    const err = await followExecution(
+      ctx(terminal),
+      scripted(['running']),
+      execution('apply', 'queued', []),
+      1,
+      false,
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).message).toMatch(/still running after 1 s; it goes on/);
+    expect(terminal.drawn()).toBe('');
   });
 });

@@ -339,16 +339,26 @@ describe('axiom plan and axiom execution', () => {
     expect(shown.stdout).toMatch(new RegExp(`^  answers finding ${ids[0]}$`, 'm'));
     expect(shown.stdout.split('\n')[1]).toBe(`  AWS account ${w.accountId}`);
 
-    const started = await axiom(w.reviewer, ['execution', 'start', plan.id, '--json']);
-    expect(started.code).toBe(0);
-    const execution = JSON.parse(started.stdout) as { id: string };
-    let status = '';
-    for (let i = 0; i < 200 && !['succeeded', 'failed'].includes(status); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      const r = await axiom(w.reviewer, ['execution', 'show', execution.id, '--json']);
-      status = (JSON.parse(r.stdout) as { status: string }).status;
+    // A bad --timeout is refused before anything starts (a plan runs once: the start below would be
+    // refused as already executed otherwise).
+    for (const timeout of ['0', '86401', '1.5', 'soon']) {
+      const bad = await axiom(w.reviewer, [
+        'execution',
+        'start',
+        plan.id,
+        '--wait',
+        '--timeout',
+        timeout,
+      ]);
+      expect({ timeout, code: bad.code }).toEqual({ timeout, code: 2 });
+      expect(bad.stderr).toMatch(/invalid_input\/usage/);
     }
-    expect(status).toBe('succeeded');
+    // --wait follows it to its end: exit 0 when it succeeded, with the execution as it ended.
+    const started = await axiom(w.reviewer, ['execution', 'start', plan.id, '--wait', '--json']);
+    expect(started.stderr).toBe('');
+    expect(started.code).toBe(0);
+    const execution = JSON.parse(started.stdout) as { id: string; status: string };
+    expect(execution.status).toBe('succeeded');
     // Listed for the plan and the facility; not to someone without read in the action's domain.
     const listed = await axiom(w.reviewer, ['execution', 'list', '--plan', plan.id]);
     expect(listed.stdout).toMatch(

@@ -15,7 +15,8 @@ import {
   type CallApi,
 } from '../api.js';
 import { signChangeRequest, signingMethod, signingOptions } from '../signing.js';
-import type { CliContext, Lazy } from '../main.js';
+import { ExitCode, type CliContext, type Lazy } from '../main.js';
+import { progressBar } from '../progress.js';
 
 interface Plan {
   id: string;
@@ -181,6 +182,48 @@ export function executionLines(e: Execution, who: (id: string) => string = (id) 
         `  ${s.index + 1}. ${undo ? 'undo ' : ''}${s.actionId}  ${s.resourceArn}  ${undo ? (s.rollback?.status ?? 'waiting') : s.state}`,
     ),
   ];
+}
+
+/** How an execution ends: the statuses it stays in. */
+const FINISHED = ['succeeded', 'failed', 'rolled_back', 'rollback_incomplete'];
+
+/**
+ * Follow an execution until it ends (a bar of its steps done, on a terminal), or give up after
+ * `timeout` seconds: the execution goes on without this command (exit 2).
+ */
+export async function followExecution(
+  ctx: CliContext,
+  api: CallApi,
+  started: Execution,
+  timeout: number,
+  drawBar: boolean,
+): Promise<Execution> {
+  const bar = drawBar
+    ? await progressBar(ctx, 'execution [{bar}] {value}/{total} steps | {status}', 1, {
+        status: started.status,
+      })
+    : undefined;
+  const deadline = Date.now() + timeout * 1000;
+  try {
+    for (;;) {
+      const e = await api.call<Execution>('GET', `/api/v1/executions/${started.id}`);
+      const steps = e.progress?.steps ?? [];
+      bar?.setTotal(Math.max(1, steps.length));
+      bar?.update(steps.filter((s) => s.state !== 'pending' && s.state !== 'preflighted').length, {
+        status: e.status,
+      });
+      if (FINISHED.includes(e.status)) return e;
+      if (Date.now() > deadline)
+        throw new AppError(
+          'unavailable',
+          `execution ${e.id} is still ${e.status} after ${timeout} s; it goes on without this command (axiom execution show ${e.id})`,
+          { reason: 'timeout' },
+        );
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    bar?.stop();
+  }
 }
 
 export function registerPlanCommands(program: Command, ctx: CliContext, lazy: Lazy): void {
@@ -442,18 +485,39 @@ export function registerPlanCommands(program: Command, ctx: CliContext, lazy: La
 
   execution
     .command('start <plan-id>')
-    .description('start an approved plan; the worker runs it')
+    .description(
+      'start an approved plan; the worker runs it (--wait: follow it to its end, exit 0 succeeded, 1 otherwise)',
+    )
+    .option('--wait', 'follow the execution with a progress bar until it ends')
+    .option('--timeout <seconds>', 'with --wait: give up waiting after this long', '1800')
     .option('--json', 'machine output')
     .addOption(urlOption())
-    .action(async (id: string, o: { json?: boolean; url?: string }) => {
-      const planId = uuidArg(id);
-      await withClient(ctx, o.url, async (api) => {
-        const e = await api.call<Execution>('POST', `/api/v1/plans/${planId}/executions`);
-        if (o.json) return ctx.io.json(e);
-        await printExecution(ctx, api, e);
-        ctx.io.out(`Then: axiom execution show ${e.id}`);
-      });
-    });
+    .action(
+      async (id: string, o: { wait?: boolean; timeout: string; json?: boolean; url?: string }) => {
+        const planId = uuidArg(id);
+        // Checked before the execution starts: a bad value must not leave one behind.
+        const timeout = Number(o.timeout);
+        if (!/^\d+$/.test(o.timeout) || timeout < 1 || timeout > 86_400)
+          throw new AppError(
+            'invalid_input',
+            '--timeout is a whole number of seconds from 1 to 86400',
+            {
+              reason: 'usage',
+            },
+          );
+        const e = await withClient(ctx, o.url, async (api) => {
+          const started = await api.call<Execution>('POST', `/api/v1/plans/${planId}/executions`);
+          const e = o.wait ? await followExecution(ctx, api, started, timeout, !o.json) : started;
+          if (o.json) ctx.io.json(e);
+          else {
+            await printExecution(ctx, api, e);
+            if (!o.wait) ctx.io.out(`Then: axiom execution show ${e.id}`);
+          }
+          return e;
+        });
+        if (o.wait && e.status !== 'succeeded') throw new ExitCode(1);
+      },
+    );
 
   execution
     .command('show <id>')
