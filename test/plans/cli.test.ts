@@ -441,6 +441,35 @@ describe('axiom plan and axiom execution', () => {
     expect(originalShown.stdout).not.toMatch(/undo|rolls back/);
     expect(originalShown.stdout).toMatch(/ {5}rollback: aws s3api /);
 
+    // The rollback, approved and started with --wait while AWS refuses every S3 call: it does not
+    // succeed, and --wait says so with exit 1 and the execution as it ended.
+    const undoApproved = await axiom(
+      w.reviewer,
+      ['plan', 'approve', rollbackId, '--password-stdin'],
+      `${w.reviewer.password}\n`,
+    );
+    expect(undoApproved.code).toBe(0);
+    const refused = sb.control.injectFault({
+      kind: 'accessDenied',
+      service: 's3',
+      accountId: w.accountId,
+    });
+    try {
+      const undone = await axiom(w.reviewer, [
+        'execution',
+        'start',
+        rollbackId,
+        '--wait',
+        '--json',
+      ]);
+      expect(undone.code).toBe(1);
+      const ended = JSON.parse(undone.stdout) as { status: string; plan_id: string };
+      expect(ended.plan_id).toBe(rollbackId);
+      expect(['failed', 'rolled_back', 'rollback_incomplete']).toContain(ended.status);
+    } finally {
+      sb.control.removeFault(refused);
+    }
+
     const revoke = await axiom(w.reviewer, [
       'plan',
       'revoke-approval',
