@@ -1,6 +1,13 @@
-// How steps read (web/src/steps.ts): a queued rollback must not look done; recovery times in words.
+// How a plan reads (web/src/steps.ts): a queued rollback must not look done; recovery times in
+// words; a plan's page reads at most FINDINGS_READ of its findings.
 import { describe, expect, it } from 'vitest';
-import { recoveryTime, shownStepState } from '../../web/src/steps.js';
+import {
+  FINDINGS_READ,
+  planFindingRows,
+  recoveryTime,
+  shownStepState,
+  type FindingSummary,
+} from '../../web/src/steps.js';
 
 describe('recoveryTime', () => {
   it("says the catalog's durations in words", () => {
@@ -34,5 +41,36 @@ describe('shownStepState', () => {
     expect(
       shownStepState('e1', { state: 'rolled_back', rollback: { status: 'rolled_back' } }),
     ).toBe('rolled_back');
+  });
+});
+
+describe('planFindingRows', () => {
+  const ids = Array.from({ length: 100 }, (_, i) => `f${i}`);
+  const reader = () => {
+    const asked: string[] = [];
+    const read = (id: string): Promise<FindingSummary> => {
+      asked.push(id);
+      if (id === 'f3') return Promise.reject(new Error('404'));
+      return Promise.resolve({ id, check_id: 'c', resource_id: `r-${id}`, severity: 'high' });
+    };
+    return { asked, read };
+  };
+
+  it('reads the first 25 findings of a plan of 100, one request each, and lists the rest by id', async () => {
+    const { asked, read } = reader();
+    const rows = await planFindingRows(ids, true, read);
+    expect(FINDINGS_READ).toBe(25);
+    expect(asked).toEqual(ids.slice(0, 25));
+    expect(rows.map((r) => r.id)).toEqual(ids);
+    expect(rows[0]).toMatchObject({ resource_id: 'r-f0', severity: 'high' });
+    // One that cannot be read, and those past the first 25, are listed by id only.
+    for (const r of [rows[3]!, rows[25]!, rows[99]!]) expect(r.resource_id).toBe('');
+  });
+
+  it('reads none for someone who may not read the plan’s domain', async () => {
+    const { asked, read } = reader();
+    const rows = await planFindingRows(ids.slice(0, 5), false, read);
+    expect(asked).toEqual([]);
+    expect(rows.map((r) => [r.id, r.check_id])).toEqual(ids.slice(0, 5).map((id) => [id, '']));
   });
 });

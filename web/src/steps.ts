@@ -1,4 +1,4 @@
-// How a plan's steps read: the expected recovery time of a step's rollback in words, and what an
+// How a plan reads: which of its findings its page reads, the expected recovery time of a step's rollback in words, and what an
 // execution's timeline says about each step. A rollback execution starts from the progress
 // record of the execution it undoes (the executor needs its before-states), so until the worker has
 // undone a step, that step still carries the original's state ("verified"): shown as such, a queued
@@ -25,4 +25,40 @@ export function recoveryTime(iso: string): string {
     .filter((x) => x.n > 0)
     .map((x) => `${x.n} ${x.unit}${x.n === 1 ? '' : 's'}`);
   return parts.length ? `about ${parts.join(' ')}` : iso;
+}
+
+/** A finding as a plan's page lists it (blank fields when it is listed by id only). */
+export interface FindingSummary {
+  id: string;
+  check_id: string;
+  resource_id: string;
+  severity: string;
+}
+
+/** How many of a plan's findings its page reads one request each (a plan answers up to 100). */
+export const FINDINGS_READ = 25;
+
+/**
+ * The findings a plan's page lists: the first FINDINGS_READ read with `read` (one request each, so a
+ * page view stays well inside a session's rate limit), the rest by id only; all by id for someone
+ * who may not read the plan's domain; a finding that cannot be read, by id.
+ */
+export async function planFindingRows(
+  ids: string[],
+  mayRead: boolean,
+  read: (id: string) => Promise<FindingSummary>,
+): Promise<FindingSummary[]> {
+  const bare = (id: string): FindingSummary => ({
+    id,
+    check_id: '',
+    resource_id: '',
+    severity: '',
+  });
+  const first = ids.slice(0, FINDINGS_READ);
+  return [
+    ...(mayRead
+      ? await Promise.all(first.map((id) => read(id).catch(() => bare(id))))
+      : first.map(bare)),
+    ...ids.slice(FINDINGS_READ).map(bare),
+  ];
 }

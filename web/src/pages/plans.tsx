@@ -9,7 +9,7 @@ import { api } from '../api';
 import { href, navigate, type Route } from '../router';
 import { can, useSession } from '../session';
 import { SignDialog } from '../sign';
-import { recoveryTime, shownStepState } from '../steps';
+import { planFindingRows, recoveryTime, shownStepState, type FindingSummary } from '../steps';
 import type { ChangeRequest } from '../types';
 import {
   Async,
@@ -564,25 +564,8 @@ function PlanFindings(props: { plan: Plan }): JSX.Element | null {
   const { session } = useSession();
   const ids = p.content.finding_ids ?? [];
   const mayRead = can(session, 'read', p.domain, p.facility_id);
-  // One request per finding: the first 25 are read (a plan answers up to 100), the rest by id.
-  const bare = (id: string) => ({ id, check_id: '', resource_id: '', severity: '' });
   const found = useAsync(
-    async () => [
-      ...(mayRead
-        ? await Promise.all(
-            ids
-              .slice(0, 25)
-              .map((id) =>
-                api
-                  .get<{ id: string; check_id: string; resource_id: string; severity: string }>(
-                    `/api/v1/findings/${id}`,
-                  )
-                  .catch(() => bare(id)),
-              ),
-          )
-        : ids.slice(0, 25).map(bare)),
-      ...ids.slice(25).map(bare),
-    ],
+    () => planFindingRows(ids, mayRead, (id) => api.get<FindingSummary>(`/api/v1/findings/${id}`)),
     [ids.join(','), mayRead],
   );
   if (ids.length === 0) return null;
