@@ -105,6 +105,19 @@ export function wholeNumber(flag: string, max: number): (v: string) => number {
   };
 }
 
+/**
+ * A `--timeout` in whole seconds, 1 to a day. Checked by the command before it starts anything, so a
+ * bad value leaves no scan or execution behind.
+ */
+export function timeoutSeconds(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 86_400)
+    throw new AppError('invalid_input', '--timeout is a whole number of seconds from 1 to 86400', {
+      reason: 'usage',
+    });
+  return n;
+}
+
 /** A page of a cursor-paginated listing, or every page of it put together. */
 export interface Paged<T> {
   items: T[];

@@ -10,6 +10,7 @@ import {
   principalNames,
   readJsonObject,
   urlOption,
+  timeoutSeconds,
   uuidArg,
   withClient,
   type CallApi,
@@ -495,16 +496,7 @@ export function registerPlanCommands(program: Command, ctx: CliContext, lazy: La
     .action(
       async (id: string, o: { wait?: boolean; timeout: string; json?: boolean; url?: string }) => {
         const planId = uuidArg(id);
-        // Checked before the execution starts: a bad value must not leave one behind.
-        const timeout = Number(o.timeout);
-        if (!/^\d+$/.test(o.timeout) || timeout < 1 || timeout > 86_400)
-          throw new AppError(
-            'invalid_input',
-            '--timeout is a whole number of seconds from 1 to 86400',
-            {
-              reason: 'usage',
-            },
-          );
+        const timeout = timeoutSeconds(o.timeout);
         const e = await withClient(ctx, o.url, async (api) => {
           const started = await api.call<Execution>('POST', `/api/v1/plans/${planId}/executions`);
           const e = o.wait ? await followExecution(ctx, api, started, timeout, !o.json) : started;

@@ -7,6 +7,7 @@ import type { Connection } from '../../cloud/connections.js';
 import {
   arnPaging,
   readPages,
+  timeoutSeconds,
   urlOption,
   uuidArg,
   wholeNumber,
@@ -124,16 +125,7 @@ export function registerScanCommands(program: Command, ctx: CliContext, lazy: La
           { reason: 'usage' },
         );
       const id = uuidArg(o.connection);
-      // Checked before the scan is queued: a bad value must not leave a scan behind.
-      const timeout = Number(o.timeout);
-      if (!/^\d+$/.test(o.timeout) || timeout < 1 || timeout > 86_400)
-        throw new AppError(
-          'invalid_input',
-          '--timeout is a whole number of seconds from 1 to 86400',
-          {
-            reason: 'usage',
-          },
-        );
+      const timeout = timeoutSeconds(o.timeout);
       const result = await withClient(ctx, o.url, async (api) => {
         const started = await api.call<{ id: string }>('POST', `/api/v1/connections/${id}/scans`);
         const bar = o.json
