@@ -76,6 +76,8 @@ export interface ClientOptions {
   url: string;
   ca?: string | undefined;
   token?: string | undefined;
+  /** Without a token: why there is none (where the stored session was looked for), for the error. */
+  noTokenBecause?: string | undefined;
 }
 
 export class AxiomClient {
@@ -90,9 +92,11 @@ export class AxiomClient {
   /** The token this client authenticates with (throws when there is none). */
   private bearer(): string {
     if (!this.opts.token)
-      throw new AppError('unauthenticated', 'not signed in: run `axiom login` or set AXIOM_TOKEN', {
-        reason: 'no_session',
-      });
+      throw new AppError(
+        'unauthenticated',
+        `not signed in: run \`axiom login\` or set AXIOM_TOKEN${this.opts.noTokenBecause ? ` (${this.opts.noTokenBecause})` : ''}`,
+        { reason: 'no_session' },
+      );
     return this.opts.token;
   }
 
@@ -245,5 +249,11 @@ export function clientFor(
     stored?.url ??
     DEFAULT_URL;
   const token = env.AXIOM_TOKEN || (stored && stored.url === url ? stored.token : undefined);
-  return new AxiomClient({ url, ca: trustedCa(config), token });
+  // `axiom login` keeps its session in the data directory, relative to where Axiom runs by default.
+  const noTokenBecause = token
+    ? undefined
+    : stored
+      ? `the stored session is for ${stored.url}, not ${url}`
+      : `no stored session in ${sessionFile(config.dataDir)}; AXIOM_DATA_DIR says where it is kept`;
+  return new AxiomClient({ url, ca: trustedCa(config), token, noTokenBecause });
 }

@@ -409,7 +409,16 @@ describe('axiom logout', () => {
       { stdin: user.password },
     );
     const file = path.join(d.AXIOM_DATA_DIR, 'cli-session');
-    const { token } = JSON.parse(fs.readFileSync(file, 'utf8')) as { token: string };
+    const { token, url } = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+      token: string;
+      url: string;
+    };
+    // The stored session belongs to one server: another one is told why there is no session.
+    const elsewhere = await axiom(['whoami', '--url', 'https://127.0.0.1:9'], d);
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.stderr).toContain(
+      `not signed in: run \`axiom login\` or set AXIOM_TOKEN (the stored session is for ${url}, not https://127.0.0.1:9)`,
+    );
     const out = await axiom(['logout'], d);
     expect(out.code).toBe(0);
     expect(out.stdout).toContain('signed out');
@@ -417,7 +426,10 @@ describe('axiom logout', () => {
     expect(await whoamiOver(token)).toBe(401);
     const after = await axiom(['token', 'create', '--name', 'x', '--expires-in-days', '1'], d);
     expect(after.code).toBe(2);
-    expect(after.stderr).toMatch(/not signed in/);
+    // Where the session was looked for: `axiom login` in another directory keeps it elsewhere.
+    expect(after.stderr).toContain(
+      `not signed in: run \`axiom login\` or set AXIOM_TOKEN (no stored session in ${file};`,
+    );
     expect((await axiom(['logout'], d)).stdout).toContain('not signed in');
   });
 });
